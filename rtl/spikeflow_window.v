@@ -1,0 +1,157 @@
+// Sliding-window generator: raster-order pixel stream in, KERNEL x KERNEL windows out (one per output
+// position, raster order), with stride and zero padding. The padded image is walked one position per
+// cycle; padding positions are inserted here without consuming input. KERNEL-1 line buffers share one
+// memory word per column (one read and one write per cycle). Frames follow each other with no gap.
+// Window element (i, j) (row i, column j of the window) is at m_axis_tdata[(i*KERNEL+j)*PIX_W +: PIX_W].
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module spikeflow_window #(
+    parameter PIX_W = 8,   // bits per pixel (all channels of one position)
+    parameter IN_H = 8,    // input height
+    parameter IN_W = 8,    // input width
+    parameter KERNEL = 3,  // window size
+    parameter STRIDE = 1,  // step between windows
+    parameter PADDING = 1  // zero padding on each border
+) (
+    input  wire                             clk,
+    input  wire                             rst,
+    input  wire [PIX_W-1:0]                 s_axis_tdata,
+    input  wire                             s_axis_tvalid,
+    output wire                             s_axis_tready,
+    output wire [KERNEL*KERNEL*PIX_W-1:0]   m_axis_tdata,
+    output reg                              m_axis_tvalid,
+    input  wire                             m_axis_tready
+);
+
+localparam HP = IN_H + 2 * PADDING;
+localparam WP = IN_W + 2 * PADDING;
+localparam RW = HP > 1 ? $clog2(HP) : 1;
+localparam CW = WP > 1 ? $clog2(WP) : 1;
+localparam PW = STRIDE > 1 ? $clog2(STRIDE) : 1;
+localparam integer ROW_LAST_I = HP - 1;
+localparam integer COL_LAST_I = WP - 1;
+localparam integer FIRST_OUT_I = KERNEL - 1;
+localparam integer PH_LAST_I = STRIDE - 1;
+localparam integer ROW_PAD_HI_I = IN_H + PADDING;
+localparam integer COL_PAD_HI_I = IN_W + PADDING;
+localparam integer PADDING_I = PADDING;
+localparam [RW-1:0] ROW_LAST = ROW_LAST_I[RW-1:0];
+localparam [CW-1:0] COL_LAST = COL_LAST_I[CW-1:0];
+localparam [RW-1:0] ROW_FIRST_OUT = FIRST_OUT_I[RW-1:0];
+localparam [CW-1:0] COL_FIRST_OUT = FIRST_OUT_I[CW-1:0];
+localparam [RW:0] ROW_PAD_LO = PADDING_I[RW:0];
+localparam [RW:0] ROW_PAD_HI = ROW_PAD_HI_I[RW:0];
+localparam [CW:0] COL_PAD_LO = PADDING_I[CW:0];
+localparam [CW:0] COL_PAD_HI = COL_PAD_HI_I[CW:0];
+localparam [PW-1:0] PH_LAST = PH_LAST_I[PW-1:0];
+
+initial begin
+    if (PIX_W < 1) $error("spikeflow_window: PIX_W must be >= 1");
+    if (KERNEL < 1 || STRIDE < 1 || PADDING < 0) $error("spikeflow_window: bad KERNEL/STRIDE/PADDING");
+    if (KERNEL > HP || KERNEL > WP) $error("spikeflow_window: KERNEL larger than the padded image");
+end
+
+// position (in the padded image) of the next pixel to enter the window
+reg [RW-1:0] row;
+reg [CW-1:0] col;
+reg [PW-1:0] row_ph;  // (row - (KERNEL-1)) mod STRIDE, once row >= KERNEL-1
+reg [PW-1:0] col_ph;
+
+wire is_pad;
+wire out_here;
+generate
+    if (PADDING > 0) begin : g_pad
+        assign is_pad = ({1'b0, row} < ROW_PAD_LO) || ({1'b0, row} >= ROW_PAD_HI)
+                     || ({1'b0, col} < COL_PAD_LO) || ({1'b0, col} >= COL_PAD_HI);
+    end else begin : g_nopad
+        assign is_pad = 1'b0;
+    end
+    if (KERNEL > 1) begin : g_first
+        assign out_here = (row >= ROW_FIRST_OUT) && (col >= COL_FIRST_OUT) && (row_ph == 0) && (col_ph == 0);
+    end else begin : g_first1
+        assign out_here = (row_ph == 0) && (col_ph == 0);
+    end
+endgenerate
+wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : s_axis_tdata;
+wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || s_axis_tvalid);
+
+assign s_axis_tready = !is_pad && (!m_axis_tvalid || m_axis_tready);
+
+// column of KERNEL values entering the window: index 0 is the top row
+wire [KERNEL*PIX_W-1:0] column;
+assign column[(KERNEL-1)*PIX_W +: PIX_W] = in_pix;
+
+generate
+    if (KERNEL > 1) begin : g_lines
+        reg [(KERNEL-1)*PIX_W-1:0] lines [0:WP-1];  // lines[c][k*PIX_W +: PIX_W] = row (row-1-k), column c
+        wire [(KERNEL-1)*PIX_W-1:0] rd = lines[col];
+        genvar k;
+        for (k = 0; k < KERNEL - 1; k = k + 1) begin : g_col
+            assign column[(KERNEL-2-k)*PIX_W +: PIX_W] = rd[k*PIX_W +: PIX_W];
+        end
+        if (KERNEL > 2) begin : g_shift
+            always @(posedge clk) begin
+                if (advance) lines[col] <= {rd[(KERNEL-2)*PIX_W-1:0], in_pix};
+            end
+        end else begin : g_one
+            always @(posedge clk) begin
+                if (advance) lines[col] <= in_pix;
+            end
+        end
+    end
+endgenerate
+
+// window registers: win[i][j], shifted left by one column per advance
+reg [PIX_W-1:0] win [0:KERNEL*KERNEL-1];
+genvar gi, gj;
+generate
+    for (gi = 0; gi < KERNEL; gi = gi + 1) begin : g_row
+        for (gj = 0; gj < KERNEL; gj = gj + 1) begin : g_el
+            assign m_axis_tdata[(gi*KERNEL+gj)*PIX_W +: PIX_W] = win[gi*KERNEL+gj];
+            if (gj == KERNEL - 1) begin : g_in
+                always @(posedge clk) begin
+                    if (advance) win[gi*KERNEL+gj] <= column[gi*PIX_W +: PIX_W];
+                end
+            end else begin : g_sh
+                always @(posedge clk) begin
+                    if (advance) win[gi*KERNEL+gj] <= win[gi*KERNEL+gj+1];
+                end
+            end
+        end
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (rst) begin
+        row <= 0;
+        col <= 0;
+        row_ph <= 0;
+        col_ph <= 0;
+        m_axis_tvalid <= 1'b0;
+    end else begin
+        if (m_axis_tready) m_axis_tvalid <= 1'b0;
+        if (advance) begin
+            m_axis_tvalid <= out_here;
+            if (col == COL_LAST) begin
+                col <= 0;
+                col_ph <= 0;
+                if (row == ROW_LAST) begin
+                    row <= 0;
+                    row_ph <= 0;
+                end else begin
+                    row <= row + 1'b1;
+                    if (KERNEL == 1 || row >= ROW_FIRST_OUT) row_ph <= row_ph == PH_LAST ? {PW{1'b0}} : row_ph + 1'b1;
+                end
+            end else begin
+                col <= col + 1'b1;
+                if (KERNEL == 1 || col >= COL_FIRST_OUT) col_ph <= col_ph == PH_LAST ? {PW{1'b0}} : col_ph + 1'b1;
+            end
+        end
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,31 @@
+"""Single-scale YOLO-style detection: head decoding, loss, NMS, COCO mAP and drawing."""
+
+from spikeflow.detect.draw import draw_detections
+from spikeflow.detect.head import (
+    Detections,
+    HeadSpec,
+    decode,
+    default_anchors,
+    encode,
+    init_head_bias,
+    postprocess,
+)
+from spikeflow.detect.loss import YoloLoss
+from spikeflow.detect.metrics import evaluate_map
+from spikeflow.detect.nms import batched_nms, box_iou, nms
+
+__all__ = [
+    "Detections",
+    "HeadSpec",
+    "YoloLoss",
+    "batched_nms",
+    "box_iou",
+    "decode",
+    "default_anchors",
+    "draw_detections",
+    "encode",
+    "evaluate_map",
+    "init_head_bias",
+    "nms",
+    "postprocess",
+]
