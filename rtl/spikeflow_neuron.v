@@ -58,10 +58,12 @@ localparam SFW = SF > 1 ? $clog2(SF) : 1;
 localparam NFW = NF > 1 ? $clog2(NF) : 1;
 localparam TW = 9;  // pass / plane index width (PLANES <= 255)
 localparam WAW = SF * NF > 1 ? $clog2(SF * NF) : 1;
-localparam [SFW-1:0] SF_LAST = SF - 1;
-localparam [NFW-1:0] NF_LAST = NF - 1;
-localparam [TW-1:0] T_LAST = PASSES - 1;
-localparam [SFW:0] SF_N = SF;
+localparam integer SF_LAST_I = SF - 1;
+localparam integer NF_LAST_I = NF - 1;
+localparam integer T_LAST_I = PASSES - 1;
+localparam [SFW-1:0] SF_LAST = SF_LAST_I[SFW-1:0];
+localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
+localparam [TW-1:0] T_LAST = T_LAST_I[TW-1:0];
 localparam THR_W = FIRE ? PE * THRESHOLDS * ACC_BITS : 1;
 
 initial begin
@@ -102,7 +104,7 @@ function [ACC_BITS-1:0] term;
             end
         end else begin
             if (IN_KIND == 0) begin
-                if (x[t[2:0]]) term = ws << t;
+                if (|(xe & ({{(TW-1){1'b0}}, 1'b1} << t))) term = ws << t;
             end else begin
                 if (xe > t) term = ws;
             end
@@ -116,6 +118,7 @@ reg                    win_valid;
 reg [NFW-1:0]          nf;
 reg [SFW-1:0]          sf;
 reg [TW-1:0]           tp;
+reg [WAW-1:0]          waddr;  // weight word nf*SF + sf
 
 wire en = !m_axis_tvalid || m_axis_tready;
 wire issue = en && win_valid;
@@ -134,10 +137,12 @@ always @(posedge clk) begin
         nf <= 0;
         sf <= 0;
         tp <= 0;
+        waddr <= 0;
     end else if (en) begin
         if (issue) begin
             if (tp == T_LAST) begin
                 tp <= 0;
+                waddr <= win_last ? {WAW{1'b0}} : waddr + 1'b1;
                 if (sf == SF_LAST) begin
                     sf <= 0;
                     nf <= nf == NF_LAST ? {NFW{1'b0}} : nf + 1'b1;
@@ -154,7 +159,6 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------- stage 1: ROM data, input slice
-wire [WAW-1:0] waddr = nf * SF_N + sf;  // weight word index nf*SF + sf
 wire [PE*SIMD*WEIGHT_BITS-1:0] w1;
 wire [PE*ACC_BITS-1:0] b1;
 wire [THR_W-1:0] th1;
@@ -201,7 +205,9 @@ end
 
 reg                   v2, first2, last2, flush2;
 reg [PE*ACC_BITS-1:0] psum2, b2;
-reg [THR_W-1:0]       th2;
+/* verilator lint_off UNUSEDSIGNAL */
+reg [THR_W-1:0]       th2;  // unused (constant 0) when FIRE=0
+/* verilator lint_on UNUSEDSIGNAL */
 
 always @(posedge clk) begin
     if (en) begin
@@ -217,35 +223,47 @@ end
 // ---------------------------------------------------------------- stage 3: accumulate, fire, collect
 reg  [PE*ACC_BITS-1:0] acc;
 reg  [PE*ACC_BITS-1:0] acc_next;
-reg  [PE*OB-1:0]       group;
-reg  [OB-1:0]          cnt;
-integer pe_j, j;
+wire [PE*OB-1:0]       group;
+integer pe_j;
 always @* begin
-    group = {PE*OB{1'b0}};
     for (pe_j = 0; pe_j < PE; pe_j = pe_j + 1) begin
         acc_next[pe_j*ACC_BITS +: ACC_BITS] = (first2 ? b2[pe_j*ACC_BITS +: ACC_BITS]
                                                       : acc[pe_j*ACC_BITS +: ACC_BITS])
                                               + psum2[pe_j*ACC_BITS +: ACC_BITS];
-        if (FIRE) begin
-            cnt = {OB{1'b0}};
-            for (j = 0; j < THRESHOLDS; j = j + 1) begin
-                if ($signed(acc_next[pe_j*ACC_BITS +: ACC_BITS])
-                        >= $signed(th2[(pe_j*THRESHOLDS+j)*ACC_BITS +: ACC_BITS]))
-                    cnt = cnt + 1'b1;
-            end
-            group[pe_j*OB +: OB] = cnt;
-        end else begin
-            group[pe_j*OB +: OB] = acc_next[pe_j*ACC_BITS +: OB];
-        end
     end
 end
 
+generate
+    if (FIRE) begin : g_fire
+        reg [PE*OB-1:0] counts;
+        reg [OB-1:0]    cnt;
+        integer pe_k, j;
+        always @* begin
+            for (pe_k = 0; pe_k < PE; pe_k = pe_k + 1) begin
+                cnt = {OB{1'b0}};
+                for (j = 0; j < THRESHOLDS; j = j + 1) begin
+                    if ($signed(acc_next[pe_k*ACC_BITS +: ACC_BITS])
+                            >= $signed(th2[(pe_k*THRESHOLDS+j)*ACC_BITS +: ACC_BITS]))
+                        cnt = cnt + 1'b1;
+                end
+                counts[pe_k*OB +: OB] = cnt;
+            end
+        end
+        assign group = counts;
+    end else begin : g_v
+        assign group = acc_next;
+    end
+endgenerate
+
 // channels are collected by shifting groups in from the top: after NF groups group 0 is at the bottom
-reg [OUT_CH*OB-1:0] collect;
 wire [OUT_CH*OB-1:0] collect_next;
 generate
     if (NF > 1) begin : g_coll
-        assign collect_next = {group, collect[OUT_CH*OB-1:PE*OB]};
+        reg [(OUT_CH-PE)*OB-1:0] keep;
+        assign collect_next = {group, keep};
+        always @(posedge clk) begin
+            if (en && v2 && last2) keep <= collect_next[OUT_CH*OB-1:PE*OB];
+        end
     end else begin : g_coll1
         assign collect_next = group;
     end
@@ -254,8 +272,7 @@ endgenerate
 always @(posedge clk) begin
     if (en && v2) begin
         acc <= acc_next;
-        if (last2) collect <= collect_next;
-        if (flush2) m_axis_tdata <= collect_next;
+        if (last2 && flush2) m_axis_tdata <= collect_next;  // flush (last group) implies last2
     end
 end
 

@@ -60,7 +60,8 @@ reg [PW-1:0] row_ph;  // (row - (KERNEL-1)) mod STRIDE, once row >= KERNEL-1
 reg [PW-1:0] col_ph;
 
 wire is_pad;
-wire out_here;
+wire row_go;  // row >= KERNEL-1
+wire col_go;  // col >= KERNEL-1
 generate
     if (PADDING > 0) begin : g_pad
         assign is_pad = ({1'b0, row} < ROW_PAD_LO) || ({1'b0, row} >= ROW_PAD_HI)
@@ -69,12 +70,15 @@ generate
         assign is_pad = 1'b0;
     end
     if (KERNEL > 1) begin : g_first
-        assign out_here = (row >= ROW_FIRST_OUT) && (col >= COL_FIRST_OUT) && (row_ph == 0) && (col_ph == 0);
+        assign row_go = row >= ROW_FIRST_OUT;
+        assign col_go = col >= COL_FIRST_OUT;
     end else begin : g_first1
-        assign out_here = (row_ph == 0) && (col_ph == 0);
+        assign row_go = 1'b1;
+        assign col_go = 1'b1;
     end
 endgenerate
 wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : s_axis_tdata;
+wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
 wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || s_axis_tvalid);
 
 assign s_axis_tready = !is_pad && (!m_axis_tvalid || m_axis_tready);
@@ -142,11 +146,11 @@ always @(posedge clk) begin
                     row_ph <= 0;
                 end else begin
                     row <= row + 1'b1;
-                    if (KERNEL == 1 || row >= ROW_FIRST_OUT) row_ph <= row_ph == PH_LAST ? {PW{1'b0}} : row_ph + 1'b1;
+                    if (row_go) row_ph <= row_ph == PH_LAST ? {PW{1'b0}} : row_ph + 1'b1;
                 end
             end else begin
                 col <= col + 1'b1;
-                if (KERNEL == 1 || col >= COL_FIRST_OUT) col_ph <= col_ph == PH_LAST ? {PW{1'b0}} : col_ph + 1'b1;
+                if (col_go) col_ph <= col_ph == PH_LAST ? {PW{1'b0}} : col_ph + 1'b1;
             end
         end
     end

@@ -127,7 +127,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
             model.start_qat(calib)
             optimizer = None
         if optimizer is None or epoch == start_epoch:
-            base_lr = tcfg.lr * (0.3 if qat else 1.0)
+            base_lr = tcfg.lr * (0.5 if qat else 1.0)
             optimizer = make_optimizer(model, base_lr, tcfg.weight_decay)
         if qat and epoch >= total_epochs - tcfg.freeze_bn_epochs:
             model.freeze_bn()
@@ -147,7 +147,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
-            running = 0.9 * running + 0.1 * float(loss) if i else float(loss)
+            running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
             bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
         last_of_phase = epoch in (n_float - 1, total_epochs - 1)
         if last_of_phase:

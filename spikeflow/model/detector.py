@@ -62,8 +62,8 @@ class QuantDetector(nn.Module):
         return self.head(q)
 
     @torch.no_grad()
-    def start_qat(self, batches: list[torch.Tensor], percentile: float = 0.999) -> None:
-        """Switch to QAT, initialising each activation scale from a percentile of float activations."""
+    def start_qat(self, batches: list[torch.Tensor]) -> None:
+        """Switch to QAT, initialising each activation scale to minimise quantization error on float activations."""
         was_training = self.training
         self.eval()
         acts: list[list[torch.Tensor]] = [[] for _ in self.backbone]
@@ -75,7 +75,8 @@ class QuantDetector(nn.Module):
             if isinstance(layer, FoldedConvBNReLU):
                 values = torch.cat(acts[i])
                 sample = values[torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))[:200000]]
-                layer.calibrate(float(torch.quantile(sample.float().cpu(), percentile)))
+                scale = best_act_scale(sample.float().cpu(), self.cfg.act_bits, self.cfg.scaling == "po2")
+                layer.calibrate(scale * (1 << self.cfg.act_bits))
         self.quantized.fill_(True)
         self.train(was_training)
 
@@ -97,6 +98,19 @@ class QuantDetector(nn.Module):
                 modules.append(layer)
         modules.append(self.head.conv)
         return nn.Sequential(*modules).eval()
+
+
+def best_act_scale(values: torch.Tensor, bits: int, power_of_two: bool) -> float:
+    """Activation scale with the least mean squared quantization error (over powers of two, or a float grid)."""
+    levels = (1 << bits) - 1
+    top = float(values.max().clamp_min(1e-6))
+    if power_of_two:
+        exponents = range(math.floor(math.log2(top / levels)) - 6, math.ceil(math.log2(top)) + 1)
+        candidates = [2.0**e for e in exponents]
+    else:
+        candidates = [top / levels * f for f in torch.linspace(0.05, 1.0, 60).tolist()]
+    errors = [float(((torch.clamp(torch.round(values / c), 0, levels) * c - values) ** 2).mean()) for c in candidates]
+    return candidates[min(range(len(candidates)), key=errors.__getitem__)]
 
 
 def check_supported(model: nn.Module) -> None:

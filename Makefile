@@ -1,0 +1,42 @@
+# spikeflow: `make demo` runs the main job on the built-in default, `make test` runs the test suite.
+# Both create or refresh .venv with pinned packages first; nothing else needs to be done by hand.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.spikeflow-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed first: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml requirements.txt Makefile
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "spikeflow needs Python 3.11"' \
+		|| { echo "error: Python 3.11 is required (found $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+demo: setup
+	$(BIN)/spikeflow demo --config model/configs/tiny.yaml --out build/demo
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check spikeflow tests bench
+
+bench: setup
+	$(BIN)/python bench/golden_speed.py
+	$(BIN)/python bench/speedup.py
+
+clean:
+	rm -rf build .pytest_cache

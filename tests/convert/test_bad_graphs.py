@@ -1,0 +1,140 @@
+"""The table of graphs FewdIF cannot map: each must fail with a message naming the node, op and reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+from qonnx.core.modelwrapper import ModelWrapper
+
+from spikeflow.convert import convert_qonnx
+from spikeflow.errors import ConversionError
+from spikeflow.export import export_detector
+from tests.factories import randomized_detector, small_config
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> onnx.ModelProto:
+    path = tmp_path_factory.mktemp("bad") / "m.onnx"
+    export_detector(randomized_detector(small_config(channels=(4, 8))), path)
+    return onnx.load(path)
+
+
+def nodes(model: onnx.ModelProto, op: str) -> list[onnx.NodeProto]:
+    return [n for n in model.graph.node if n.op_type == op]
+
+
+def set_attr(node: onnx.NodeProto, name: str, value) -> None:
+    for a in list(node.attribute):
+        if a.name == name:
+            node.attribute.remove(a)
+    node.attribute.append(helper.make_attribute(name, value))
+
+
+def act_quants(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    produced_by_relu = {n.output[0] for n in nodes(model, "Relu")}
+    return [n for n in nodes(model, "Quant") if n.input[0] in produced_by_relu]
+
+
+def residual_add(m: onnx.ModelProto) -> None:
+    q = act_quants(m)[0]
+    pool = next(n for n in m.graph.node if q.output[0] in n.input)
+    add = helper.make_node("Add", [q.output[0], q.output[0]], ["added"], name="Residual")
+    pool.input[0] = "added"
+    m.graph.node.insert(list(m.graph.node).index(pool), add)
+
+
+def nonzero_zero_point(m: onnx.ModelProto) -> None:
+    q = act_quants(m)[0]
+    init = next(i for i in m.graph.initializer if i.name == q.input[2])
+    init.CopyFrom(numpy_helper.from_array(np.array(1.0, dtype=np.float32), init.name))
+
+
+def sigmoid(m: onnx.ModelProto) -> None:
+    nodes(m, "Relu")[0].op_type = "Sigmoid"
+
+
+def signed_activation(m: onnx.ModelProto) -> None:
+    set_attr(act_quants(m)[0], "signed", 1)
+
+
+def grouped_conv(m: onnx.ModelProto) -> None:
+    set_attr(nodes(m, "Conv")[1], "group", 2)
+
+
+def dilated_conv(m: onnx.ModelProto) -> None:
+    set_attr(nodes(m, "Conv")[1], "dilations", [2, 2])
+
+
+def asymmetric_padding(m: onnx.ModelProto) -> None:
+    set_attr(nodes(m, "Conv")[1], "pads", [1, 1, 0, 0])
+
+
+def stride_three(m: onnx.ModelProto) -> None:
+    set_attr(nodes(m, "Conv")[1], "strides", [3, 3])
+
+
+def padded_maxpool(m: onnx.ModelProto) -> None:
+    set_attr(nodes(m, "MaxPool")[0], "pads", [1, 1, 1, 1])
+
+
+def floor_rounding(m: onnx.ModelProto) -> None:
+    set_attr(act_quants(m)[0], "rounding_mode", "FLOOR")
+
+
+def branch(m: onnx.ModelProto) -> None:
+    q = act_quants(m)[0]
+    extra = helper.make_node("MaxPool", [q.output[0]], ["dangling"], name="SecondConsumer", kernel_shape=[2, 2],
+                             strides=[2, 2])
+    m.graph.node.append(extra)
+
+
+def relu_without_quant(m: onnx.ModelProto) -> None:
+    """A float ReLU: the Quant after it removed, so the activation is not quantized."""
+    q = act_quants(m)[0]
+    relu = next(n for n in nodes(m, "Relu") if n.output[0] == q.input[0])
+    for n in m.graph.node:
+        for i, name in enumerate(n.input):
+            if name == q.output[0]:
+                n.input[i] = relu.output[0]
+    m.graph.node.remove(q)
+
+
+def four_bit_input(m: onnx.ModelProto) -> None:
+    q = nodes(m, "Quant")[0]
+    init = next(i for i in m.graph.initializer if i.name == q.input[3])
+    init.CopyFrom(numpy_helper.from_array(np.array(4.0, dtype=np.float32), init.name))
+
+
+BAD_GRAPHS: list[tuple[str, Callable[[onnx.ModelProto], None], str]] = [
+    ("residual add", residual_add, r"node 'Add_0' \(Add\): residual"),
+    ("non-zero zero-point", nonzero_zero_point, r"\(Quant\): non-zero zero-point"),
+    ("sigmoid activation", sigmoid, r"\(Sigmoid\): activation other than quantized ReLU"),
+    ("signed activation quant", signed_activation, r"\(Quant\): signed activation quantizer"),
+    ("grouped conv", grouped_conv, r"node 'Conv_1' \(Conv\): grouped/depthwise"),
+    ("dilated conv", dilated_conv, r"node 'Conv_1' \(Conv\): dilation"),
+    ("asymmetric padding", asymmetric_padding, r"node 'Conv_1' \(Conv\): padding \[1, 1, 0, 0\]"),
+    ("stride 3", stride_three, r"node 'Conv_1' \(Conv\): strides \[3, 3\]"),
+    ("padded max-pool", padded_maxpool, r"\(MaxPool\): max-pool padding"),
+    ("floor rounding", floor_rounding, r"\(Quant\): rounding mode FLOOR"),
+    ("branch", branch, r"output feeds 2 nodes"),
+    ("float relu", relu_without_quant, r"expected Relu then Quant|expected a Conv or MaxPool"),
+    ("4-bit input", four_bit_input, r"input quantizer must be unsigned 8-bit"),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate", "message"), BAD_GRAPHS, ids=[c[0] for c in BAD_GRAPHS])
+def test_bad_graph_is_rejected_with_its_reason(exported, case, mutate, message) -> None:
+    model = onnx.ModelProto()
+    model.CopyFrom(exported)
+    mutate(model)
+    with pytest.raises(ConversionError, match=message):
+        convert_qonnx(ModelWrapper(model), name=case)
+
+
+def test_the_unmutated_graph_converts(exported) -> None:
+    net = convert_qonnx(ModelWrapper(exported), name="ok")
+    assert [layer.kind for layer in net.layers] == ["conv", "maxpool", "conv", "maxpool", "head"]
