@@ -103,8 +103,9 @@ def _build(doc: Any, source: str) -> ModelConfig:
                       layers=tuple(layers), train=train, source=source)
     if cfg.scaling not in ("po2", "float"):
         raise ConfigError(f"{source}: scaling must be 'po2' or 'float', got {cfg.scaling!r}")
-    if not 1 <= cfg.act_bits <= 4:
-        raise ConfigError(f"{source}: act_bits must be 1..4 (T = 2^a - 1 timesteps), got {cfg.act_bits}")
+    if not 2 <= cfg.act_bits <= 4:
+        # Brevitas exports 1-bit quantizers as BipolarQuant (+-1), which is not a ReLU, so a >= 2.
+        raise ConfigError(f"{source}: act_bits must be 2..4 (T = 2^a - 1 timesteps), got {cfg.act_bits}")
     if cfg.grid < 1 or cfg.input_size % (cfg.input_size // max(cfg.grid, 1)):
         raise ConfigError(f"{source}: input_size {cfg.input_size} is not divisible by the network stride")
     return cfg
