@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import torch
+
+from spikeflow.baseline.fewdif_torch import FewdIFTorch
+from spikeflow.golden import run_counts
+from spikeflow.golden.ops import conv2d_int, magnitude_bound, maxpool_int
+from spikeflow.random_network import random_network
+
+
+@pytest.mark.parametrize(("seed", "act_bits", "kernel", "weight_bits"),
+                         [(0, 2, 3, 4), (1, 1, 3, 4), (2, 3, 3, 4), (3, 2, 5, 12)])  # last: float64 layers
+def test_fewdif_torch_equals_run_counts(seed: int, act_bits: int, kernel: int, weight_bits: int) -> None:
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, input_shape=(3, 20, 20), channels=(4, 6, 8), pool_after=(True, False, True),
+                         act_bits=act_bits, kernel=kernel, weight_bits=weight_bits)
+    frames = rng.integers(0, 256, size=(7, *net.input_shape), dtype=np.uint8)
+    model = FewdIFTorch(net)
+    expected = run_counts(net, frames)
+    got = model.run(frames, batch=3)
+    assert got.dtype == np.int64
+    assert np.array_equal(got, expected)
+    if weight_bits == 12:
+        assert model.w0.dtype == torch.float64
+
+
+def _naive_conv(x, w, b, stride, padding):
+    x = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, _, h, wd = x.shape
+    k = w.shape[-1]
+    ho, wo = (h - k) // stride + 1, (wd - k) // stride + 1
+    out = np.zeros((n, w.shape[0], ho, wo), np.int64)
+    for i in range(ho):
+        for j in range(wo):
+            patch = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
+            out[:, :, i, j] = np.einsum("nchw,kchw->nk", patch, w.astype(np.int64))
+    return out + b.astype(np.int64)[None, :, None, None]
+
+
+@pytest.mark.parametrize(("stride", "padding", "wmax"), [(1, 1, 7), (2, 0, 7), (2, 1, 1 << 20), (1, 0, 3)])
+def test_golden_conv_is_exact(stride: int, padding: int, wmax: int) -> None:
+    rng = np.random.default_rng(stride * 10 + padding)
+    x = rng.integers(0, 256, size=(2, 5, 9, 11))
+    w = rng.integers(-wmax - 1, wmax + 1, size=(6, 5, 3, 3))
+    b = rng.integers(-1000, 1000, size=6)
+    got = conv2d_int(x, w, b, stride, padding, magnitude_bound(w, b, 255))
+    assert np.array_equal(got, _naive_conv(x, w, b, stride, padding))
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(2, 2), (3, 2), (3, 1)])
+def test_golden_maxpool(kernel: int, stride: int) -> None:
+    x = np.random.default_rng(kernel).integers(0, 4, size=(2, 3, 9, 8))
+    got = maxpool_int(x, kernel, stride)
+    ho, wo = (9 - kernel) // stride + 1, (8 - kernel) // stride + 1
+    ref = np.array([[[[x[n, c, i * stride:i * stride + kernel, j * stride:j * stride + kernel].max()
+                       for j in range(wo)] for i in range(ho)] for c in range(3)] for n in range(2)])
+    assert np.array_equal(got, ref)

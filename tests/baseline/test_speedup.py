@@ -1,0 +1,22 @@
+import json
+
+from spikeflow.baseline.speedup import run_speedup
+from spikeflow.checkpoint import save_checkpoint
+from spikeflow.data.synthetic import NAMES
+from tests.factories import randomized_detector, small_config
+
+
+def test_speedup_smoke(tmp_path) -> None:
+    cfg = small_config(input_size=32, channels=(4, 8))
+    ckpt = save_checkpoint(tmp_path / "small.pt", randomized_detector(cfg, num_classes=len(NAMES)))
+    result = run_speedup(ckpt, tmp_path / "build", frames=6, batch_size=4, device="cpu", t_max=16,
+                         calibration=4, progress=False)
+    doc = json.loads((tmp_path / "build" / "report" / "speedup.json").read_text())
+    for key in ("device", "fewdif", "rate_coded", "ratio", "frames", "batch_size"):
+        assert key in doc
+    assert doc["fewdif"]["matches_golden"] is True
+    assert doc["fewdif"]["timesteps"] == 3
+    assert set(doc["rate_coded"]["map50_by_timesteps"]) == {"8", "16"}
+    assert doc["rate_coded"]["timesteps"] in (8, 16)
+    assert doc["frames"] == 6 and doc["batch_size"] == 4
+    assert result["ratio"] > 0
