@@ -7,8 +7,8 @@ module parameters) and, for the neuron unit, SPIKEFLOW_NEURON_NPZ (weights, bias
 from __future__ import annotations
 
 import itertools
-import logging
 import json
+import logging
 import os
 import random
 import sys
@@ -137,7 +137,7 @@ async def test_unit(dut):
             frame = await with_timeout(tb.sink.recv(), 100000, "ns")
             assert np.array_equal(models.values_from_bytes(frame.tdata), fr.reshape(-1))
         await drv
-    else:
+    elif unit != "axis_input":  # the input adapter has its own test below
         raise AssertionError(f"unknown unit {unit}")
 
 

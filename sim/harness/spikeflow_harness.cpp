@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
             got++;
         }
         top->clk = 1; top->eval();
-        top->clk = 0; top->eval();
+        top->clk = 0;  // evaluated with the next inputs at the top of the loop
         if (in_fire) beat++;
         cycle++;
     }

@@ -36,7 +36,8 @@ def run_cocotb(sources: Sequence[Path], toplevel: str, test_module: str, build_d
     runner = get_runner("verilator")
     build_dir = Path(build_dir)
     runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters or {}),
-                 build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0"], timescale=("1ns", "1ps"))
+                 build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0"],
+                 timescale=("1ns", "1ps"))
     env = {"PYTHONPATH": os.pathsep.join([str(SIM_DIR), str(REPO), os.environ.get("PYTHONPATH", "")])}
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=SIM_DIR,

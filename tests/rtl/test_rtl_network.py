@@ -43,12 +43,13 @@ SMALL_FOLDINGS = {
 }
 
 
-@pytest.mark.parametrize("fold", list(SMALL_FOLDINGS))
+@pytest.mark.parametrize("fold", [f if f != "unfolded" else pytest.param(f, marks=pytest.mark.slow)
+                                  for f in SMALL_FOLDINGS])
 def test_small_network_foldings(tmp_path, fold):
     _run(small_net(), tmp_path, folding=SMALL_FOLDINGS[fold])
 
 
-@pytest.mark.parametrize("ppb", [2, 5])
+@pytest.mark.parametrize("ppb", [2, pytest.param(5, marks=pytest.mark.slow)])
 def test_small_network_pixels_per_beat(tmp_path, ppb):
     _run(small_net(), tmp_path, ppb=ppb, testcase=["test_idle_and_backpressure", "test_malformed_frames"])
 

@@ -49,7 +49,7 @@ NEURON_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", [c if c in ("spikes_serial", "pixels_parallel", "head_folded")
+@pytest.mark.parametrize("case", [c if c in ("spikes_serial", "head_folded")
                                   else pytest.param(c, marks=pytest.mark.slow) for c in NEURON_CASES])
 def test_neuron(tmp_path, case):
     kind, fire, fold = NEURON_CASES[case]
