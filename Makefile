@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo sim test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml requirements.txt Makefile
 
 demo: setup
 	$(BIN)/spikeflow demo --config model/configs/tiny.yaml --out build/demo
+
+# Generate the demo model's RTL (from the shipped tiny checkpoint if build/demo has no IR yet), verify it under
+# cocotb and with the fast Verilator harness, and print frames, mismatches and cycles per frame.
+sim: setup
+	$(BIN)/spikeflow sim build/demo --frames 32
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

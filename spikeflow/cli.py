@@ -47,6 +47,17 @@ def _verify(args: argparse.Namespace) -> None:
     verify_build(args.build, frames=args.frames, stages=args.stages)
 
 
+def _sim(args: argparse.Namespace) -> None:
+    from spikeflow.flow import prepare_build
+    from spikeflow.hardware import simulate_build
+
+    prepare_build(args.build, args.checkpoint)
+    results = simulate_build(args.build, frames=args.frames, cocotb=not args.no_cocotb, board=args.board)
+    bad = [r.stage for r in results.values() if not r.passed]
+    if bad:
+        raise SpikeflowError("RTL does not match the golden model in: " + ", ".join(bad))
+
+
 def _demo(args: argparse.Namespace) -> None:
     from spikeflow.flow import run_demo
 
@@ -89,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=64)
     p.add_argument("--stages", nargs="*", help="stages to run (default: all available)")
     p.set_defaults(func=_verify)
+
+    p = sub.add_parser("sim", help="generate the RTL of a build, simulate it against the golden model")
+    p.add_argument("build", nargs="?", default="build/demo")
+    p.add_argument("--checkpoint", default="model/tiny.pt",
+                   help="checkpoint to export and convert when the build has no IR yet")
+    p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--board", default="zcu104", help="target board for the clock assumption (zcu104, pynq-z2, u250)")
+    p.add_argument("--no-cocotb", action="store_true", help="only the fast Verilator harness")
+    p.set_defaults(func=_sim)
 
     p = sub.add_parser("demo", help="the whole flow on the built-in default: train, export, convert, verify")
     p.add_argument("--config", default="model/configs/tiny.yaml")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,7 @@ class StageResult:
     max_abs_diff: float
     tolerance: float = 0.0
     note: str = ""
+    extra: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -32,7 +33,7 @@ class StageResult:
             doc["tolerance"] = self.tolerance
         if self.note:
             doc["note"] = self.note
-        return doc
+        return {**doc, **self.extra}
 
     def line(self) -> str:
         verdict = "ok" if self.passed else "MISMATCH"

@@ -34,6 +34,8 @@ class RtlSim:
         self.jobs = jobs
         self.obj_dir = build.out_dir / "harness"
         self.exe = self.obj_dir / "spikeflow_harness"
+        self.last_cycles = 0  # simulated cycles of the last run
+        self.last_seconds = 0.0  # wall time of the last run's simulation loop (without file I/O)
 
     def compile(self) -> Path:
         sources = [*self.build.sources, HARNESS]
@@ -67,6 +69,9 @@ class RtlSim:
             if proc.returncode != 0:
                 raise SpikeflowError(f"RTL simulation did not finish: {proc.stdout}{proc.stderr}")
             raw = fout.read_bytes()
+        stats = proc.stdout.split()
+        if len(stats) >= 6 and stats[0] == "cycles" and stats[4] == "seconds":
+            self.last_cycles, self.last_seconds = int(stats[1]), float(stats[5])
         out = np.frombuffer(raw[:4 * n * values], dtype="<i4").astype(np.int64)
         done = np.frombuffer(raw[4 * n * values:], dtype="<i8").tolist()
         return out.reshape(n, gh, gw, k).transpose(0, 3, 1, 2), done
