@@ -47,3 +47,16 @@ def test_cli_reports_user_errors_cleanly(tmp_path, capsys) -> None:
     assert "QONNX model not found" in capsys.readouterr().err
     assert main(["verify", str(tmp_path)]) == 2
     assert "flow.json is missing" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_verify_float_scales_counts_near_ties(tmp_path) -> None:
+    cfg = small_config(input_size=32, channels=(6, 8), scaling="float")
+    ckpt = save_checkpoint(tmp_path / "model.pt", randomized_detector(cfg, seed=9, num_classes=4), epoch=0,
+                           metrics={}, data="synthetic")
+    convert_model(export_checkpoint(ckpt, tmp_path / "b" / "model.onnx"), tmp_path / "b")
+    results = verify_build(tmp_path / "b", frames=6)
+    golden = results["golden"].as_dict()
+    assert golden["mismatches"] == 0  # differences only at near-ties, and they are counted
+    assert "near_ties" in golden and golden["near_ties"]["real_mismatches"] == 0
+    assert results["golden_spike"].mismatches == 0
