@@ -39,9 +39,12 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check spikeflow tests bench
 
+# The 256x256 default model: build/default from the shipped checkpoint, then the speed benchmarks.
 bench: setup
-	$(BIN)/python bench/golden_speed.py
-	$(BIN)/python bench/speedup.py
+	test -f build/default/ir/network.json || { $(BIN)/spikeflow export model/default.pt --out build/default/model.onnx \
+		&& $(BIN)/spikeflow convert build/default/model.onnx --out build/default; }
+	$(BIN)/python bench/golden_speed.py --ir build/default/ir
+	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default
 
 clean:
 	rm -rf build .pytest_cache

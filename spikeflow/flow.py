@@ -14,7 +14,7 @@ from spikeflow.checkpoint import load_detector
 from spikeflow.data.loader import build_dataset
 from spikeflow.data.sample import Sample
 from spikeflow.errors import ExportError
-from spikeflow.evaluate import Evaluation, draw_evaluation, evaluate_model, evaluate_outputs
+from spikeflow.evaluate import Evaluation, draw_evaluation, evaluate_model
 from spikeflow.export import check_export, export_detector, run_qonnx
 from spikeflow.ir import FewdIFNetwork, load_network
 from spikeflow.model import QuantDetector
@@ -218,5 +218,3 @@ def run_demo(config: str | Path, out: str | Path, checkpoint: str | Path | None 
 
         raise SpikeflowError("verification found mismatches in: " + ", ".join(r.stage for r in bad))
 
-
-__all__ = ["evaluate_outputs"]

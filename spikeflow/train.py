@@ -171,7 +171,3 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float", float("nan")),
                        map50_qat=final.map50, map50_95_qat=final.map50_95, seconds=time.time() - started,
                        qat_eval=final)
-
-
-def describe(dataset: DetectionDataset) -> str:
-    return f"{len(dataset)} images, classes {dataset.names}"

@@ -137,12 +137,14 @@ def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) 
     w = np.asarray(layer.weights).transpose(0, 2, 3, 1).reshape(k, kk * kk * c)
     n = w.shape[1]
     nf, sf = k // f.pe, n // f.simd
-    wu = _to_unsigned(w, layer.weight_bits)
+    # offset binary: field = W + 2^(b-1) (unsigned), which the neuron unit decodes with one subtraction
+    wu = _to_unsigned(w, layer.weight_bits) ^ (1 << (layer.weight_bits - 1))
     # word nf*SF + sf holds W[nf*PE+pe][sf*SIMD+s] at field pe*SIMD+s
     words = wu.reshape(nf, f.pe, sf, f.simd).transpose(0, 2, 1, 3).reshape(nf * sf, f.pe * f.simd)
     paths = {"weights": out_dir / f"{layer.name}_weights.mem", "bias": out_dir / f"{layer.name}_bias.mem"}
     _write_mem(paths["weights"], _pack_words(words, layer.weight_bits),
-               f"{layer.name}: weights, {nf * sf} words of PE={f.pe} x SIMD={f.simd} x {layer.weight_bits} bits")
+               f"{layer.name}: weights, {nf * sf} words of PE={f.pe} x SIMD={f.simd} x {layer.weight_bits} bits "
+               f"(offset binary: W + {1 << (layer.weight_bits - 1)})")
     bias = _to_unsigned(layer.bias, layer.acc_bits).reshape(nf, f.pe)
     _write_mem(paths["bias"], _pack_words(bias, layer.acc_bits),
                f"{layer.name}: bias, {nf} words of PE={f.pe} x {layer.acc_bits} bits")
