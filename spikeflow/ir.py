@@ -38,8 +38,31 @@ def accumulator_range(weights: np.ndarray, bias: np.ndarray, in_max: int) -> tup
     return int((b + neg).min()), int((b + pos).max())
 
 
+class ConvGeometry:
+    """Shape arithmetic shared by the firing conv and the head (both have kernel, stride, padding)."""
+
+    in_shape: tuple[int, int, int]
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    in_kind: InputKind
+    in_max: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        _, h, w = self.in_shape
+        return (self.out_channels, conv_out(h, self.kernel, self.stride, self.padding),
+                conv_out(w, self.kernel, self.stride, self.padding))
+
+    @property
+    def in_timesteps(self) -> int:
+        """Timesteps over which the input arrives: 1 for direct-encoded pixels, T for spike trains."""
+        return 1 if self.in_kind == "pixels" else self.in_max
+
+
 @dataclass
-class FewdIFConv:
+class FewdIFConv(ConvGeometry):
     """k x k convolution of integer weights followed by FewdIF firing against per-channel thresholds."""
 
     name: str
@@ -58,16 +81,6 @@ class FewdIFConv:
     acc_bits: int = 0
     kind: str = field(default="conv", init=False)
 
-    @property
-    def out_shape(self) -> tuple[int, int, int]:
-        _, h, w = self.in_shape
-        return (self.out_channels, conv_out(h, self.kernel, self.stride, self.padding),
-                conv_out(w, self.kernel, self.stride, self.padding))
-
-    @property
-    def in_timesteps(self) -> int:
-        """Timesteps over which the input arrives: 1 for direct-encoded pixels, T for spike trains."""
-        return 1 if self.in_kind == "pixels" else self.in_max
 
     def derive_acc_bits(self) -> int:
         lo, hi = accumulator_range(self.weights, self.bias, self.in_max)
@@ -94,7 +107,7 @@ class FewdIFMaxPool:
 
 
 @dataclass
-class FewdIFHead:
+class FewdIFHead(ConvGeometry):
     """Final convolution that integrates but does not fire; its membrane V is the network output."""
 
     name: str
@@ -112,15 +125,6 @@ class FewdIFHead:
     acc_bits: int = 0
     kind: str = field(default="head", init=False)
 
-    @property
-    def out_shape(self) -> tuple[int, int, int]:
-        _, h, w = self.in_shape
-        return (self.out_channels, conv_out(h, self.kernel, self.stride, self.padding),
-                conv_out(w, self.kernel, self.stride, self.padding))
-
-    @property
-    def in_timesteps(self) -> int:
-        return 1 if self.in_kind == "pixels" else self.in_max
 
     def derive_acc_bits(self) -> int:
         return signed_bits(*accumulator_range(self.weights, self.bias, self.in_max))
