@@ -38,20 +38,23 @@ spikeflow_window #(.PIX_W(PIX_W), .IN_H(IN_H), .IN_W(IN_W), .KERNEL(KERNEL), .ST
               .s_axis_tready(s_axis_tready), .m_axis_tdata(win_data), .m_axis_tvalid(win_valid),
               .m_axis_tready(win_ready));
 
-reg [PIX_W-1:0] pooled;
-integer c, e;
-always @* begin
-    pooled = {PIX_W{1'b0}};
-    for (c = 0; c < CHANNELS; c = c + 1) begin
-        for (e = 0; e < KERNEL * KERNEL; e = e + 1) begin
-            if (win_data[e*PIX_W + c*BITS +: BITS] > pooled[c*BITS +: BITS])
-                pooled[c*BITS +: BITS] = win_data[e*PIX_W + c*BITS +: BITS];
+// per-channel max of the window (evaluated only when a window is taken)
+function [PIX_W-1:0] pool;
+    input [KERNEL*KERNEL*PIX_W-1:0] w;
+    integer c, e;
+    begin
+        pool = {PIX_W{1'b0}};
+        for (c = 0; c < CHANNELS; c = c + 1) begin
+            for (e = 0; e < KERNEL * KERNEL; e = e + 1) begin
+                if (w[e*PIX_W + c*BITS +: BITS] > pool[c*BITS +: BITS])
+                    pool[c*BITS +: BITS] = w[e*PIX_W + c*BITS +: BITS];
+            end
         end
     end
-end
+endfunction
 
 always @(posedge clk) begin
-    if (win_valid && win_ready) m_axis_tdata <= pooled;
+    if (win_valid && win_ready) m_axis_tdata <= pool(win_data);
 end
 
 always @(posedge clk) begin

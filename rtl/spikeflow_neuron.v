@@ -11,12 +11,15 @@
 // ACC_BITS holds the final V.
 //
 // Window element e is s_axis_tdata[e*IN_BITS +: IN_BITS]. Output channel k is at m_axis_tdata[k*OB +: OB].
-// ROM images (generated): weights word nf*SF+sf holds W[nf*PE+pe][sf*SIMD+s] at bit (pe*SIMD+s)*WEIGHT_BITS;
+// ROM images (generated): weights word nf*SF+sf holds W[nf*PE+pe][sf*SIMD+s] at bit (pe*SIMD+s)*WEIGHT_BITS
+// in offset binary (W + 2^(WEIGHT_BITS-1), unsigned);
 // bias word nf holds bias[nf*PE+pe] at pe*ACC_BITS; thresholds word nf holds thr[nf*PE+pe][j] at
 // (pe*THRESHOLDS+j)*ACC_BITS.
 //
-// Pipeline: issue (ROM address) -> ROM data + input slice -> PE x SIMD products summed -> accumulate and
-// fire. The whole pipeline advances unless the output register is full and not being read.
+// Pipeline: issue (weight ROM address) -> weight ROM data + input slice -> registered chunk sums of up to 16
+// terms per PE lane (adder tree level 1) -> registered sum of a lane's chunks, bias/threshold ROM data
+// (level 2) -> accumulate and fire. The whole pipeline advances unless the output register is full and not
+// being read; data registers load only with valid items.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -65,6 +68,15 @@ localparam [SFW-1:0] SF_LAST = SF_LAST_I[SFW-1:0];
 localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
 localparam [TW-1:0] T_LAST = T_LAST_I[TW-1:0];
 localparam THR_W = FIRE ? PE * THRESHOLDS * ACC_BITS : 1;
+localparam CHUNK = SIMD < 16 ? SIMD : 16;      // terms summed per chunk register (adder tree level 1)
+localparam G = (SIMD + CHUNK - 1) / CHUNK;      // chunks per PE lane (summed at level 2)
+localparam CLAMP = (IN_KIND == 1) && (IN_MAX < (1 << IN_BITS) - 1);
+// chunk sums are formed at SUM_W >= ACC_BITS bits (one machine word in simulation); only the low ACC_BITS
+// are kept, so synthesis trims the rest
+localparam SUM_W = ACC_BITS < 32 ? 32 : ACC_BITS;
+localparam [SUM_W-1:0] W_OFFSET = {{(SUM_W-WEIGHT_BITS){1'b0}}, 1'b1, {(WEIGHT_BITS-1){1'b0}}};
+localparam integer IN_MAX_I = IN_MAX;
+localparam [IN_BITS-1:0] IN_MAX_V = IN_MAX_I[IN_BITS-1:0];
 
 initial begin
     if (N_IN < 1 || OUT_CH < 1) $error("spikeflow_neuron: N_IN and OUT_CH must be >= 1");
@@ -81,36 +93,6 @@ initial begin
     if (FIRE == 1 && (THRESHOLDS < 1 || (1 << OUT_BITS) <= THRESHOLDS))
         $error("spikeflow_neuron: OUT_BITS too small for THRESHOLDS");
 end
-
-// contribution of one weight and one input element (for pass t when serial), modulo 2^ACC_BITS
-function [ACC_BITS-1:0] term;
-    input [WEIGHT_BITS-1:0] w;
-    input [IN_BITS-1:0] x;
-    input [TW-1:0] t;
-    reg [ACC_BITS-1:0] ws;
-    reg [TW-1:0] xe;
-    integer p;
-    begin
-        ws = {{(ACC_BITS-WEIGHT_BITS){w[WEIGHT_BITS-1]}}, w};
-        xe = {{(TW-IN_BITS){1'b0}}, x};
-        term = {ACC_BITS{1'b0}};
-        if (TIME_PARALLEL != 0) begin
-            if (IN_KIND == 0) begin
-                term = ws * {{(ACC_BITS-IN_BITS){1'b0}}, x};
-            end else begin
-                for (p = 0; p < PLANES; p = p + 1) begin
-                    if (xe > p[TW-1:0]) term = term + ws;
-                end
-            end
-        end else begin
-            if (IN_KIND == 0) begin
-                if (|(xe & ({{(TW-1){1'b0}}, 1'b1} << t))) term = ws << t;
-            end else begin
-                if (xe > t) term = ws;
-            end
-        end
-    end
-endfunction
 
 // ---------------------------------------------------------------- stage 0: window register and issue
 reg [N_IN*IN_BITS-1:0] win;
@@ -158,100 +140,151 @@ always @(posedge clk) begin
     end
 end
 
-// ---------------------------------------------------------------- stage 1: ROM data, input slice
+// ---------------------------------------------------------------- stage 1: weight ROM data, input slice
+// Data registers of every stage load only with a valid item (the control bits v1..v3 tell which are).
 wire [PE*SIMD*WEIGHT_BITS-1:0] w1;
-wire [PE*ACC_BITS-1:0] b1;
-wire [THR_W-1:0] th1;
 
 spikeflow_rom #(.WIDTH(PE*SIMD*WEIGHT_BITS), .DEPTH(SF*NF), .ADDR_WIDTH(WAW), .INIT_FILE(WEIGHT_FILE))
-    u_wrom (.clk(clk), .en(en), .addr(waddr), .data(w1));
-spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(BIAS_FILE))
-    u_brom (.clk(clk), .en(en), .addr(nf), .data(b1));
-generate
-    if (FIRE) begin : g_thr
-        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(THRESH_FILE))
-            u_trom (.clk(clk), .en(en), .addr(nf), .data(th1));
-    end else begin : g_nothr
-        assign th1 = {THR_W{1'b0}};
-    end
-endgenerate
+    u_wrom (.clk(clk), .en(issue), .addr(waddr), .data(w1));
 
 reg                    v1, first1, last1, flush1;
 reg [SIMD*IN_BITS-1:0] x1;
 reg [TW-1:0]           t1;
+reg [NFW-1:0]          nf1;
 
 always @(posedge clk) begin
-    if (en) begin
+    if (issue) begin
         x1 <= win[sf*SIMD*IN_BITS +: SIMD*IN_BITS];
         t1 <= tp;
+        nf1 <= nf;
         first1 <= (sf == 0) && (tp == 0);
         last1 <= iter_last;
         flush1 <= win_last;
     end
 end
 
-// ---------------------------------------------------------------- stage 2: PE x SIMD partial sums
-reg [PE*ACC_BITS-1:0] psum;
-integer pe_i, s_i;
-always @* begin
-    psum = {PE*ACC_BITS{1'b0}};
-    for (pe_i = 0; pe_i < PE; pe_i = pe_i + 1) begin
-        for (s_i = 0; s_i < SIMD; s_i = s_i + 1) begin
-            psum[pe_i*ACC_BITS +: ACC_BITS] = psum[pe_i*ACC_BITS +: ACC_BITS]
-                + term(w1[(pe_i*SIMD+s_i)*WEIGHT_BITS +: WEIGHT_BITS], x1[s_i*IN_BITS +: IN_BITS], t1);
+// ---------------------------------------------------------------- stage 2: registered chunk sums
+// Chunk g of PE lane pe sums the terms of elements g*CHUNK .. g*CHUNK+CHUNK-1 (fewer in the last chunk).
+// term = contribution of weight W and input x (in pass t when serial), modulo 2^ACC_BITS:
+//   pixels, parallel:  W * x (8-bit x 4-bit product)
+//   spikes, parallel:  the sum of W over the timesteps where the thermometer spike train is 1, i.e.
+//                      W * min(x, IN_MAX) (a product of W with a count of at most 2-3 bits: shift-adds)
+//   pixels, serial:    W << t if bit t of x is set
+//   spikes, serial:    W if x > t (the spike of timestep t)
+wire  [ACC_BITS-1:0] csum [0:PE*G-1];
+reg                  v2, first2, last2, flush2;
+reg   [NFW-1:0]      nf2;
+
+genvar gp, gg;
+generate
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+        for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
+            reg [ACC_BITS-1:0] sum;
+            reg [SUM_W-1:0]    ws;
+            reg [IN_BITS-1:0]  xv;
+            reg [SUM_W-1:0]    chunk;
+            integer i;
+            always @* begin
+                chunk = {SUM_W{1'b0}};
+                for (i = 0; i < ((SIMD - gg*CHUNK) < CHUNK ? (SIMD - gg*CHUNK) : CHUNK); i = i + 1) begin
+                    // offset-binary ROM field u = W + 2^(b-1), so W = u - 2^(b-1) (exact modulo 2^SUM_W)
+                    ws = {{(SUM_W-WEIGHT_BITS){1'b0}}, w1[(gp*SIMD + gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]}
+                         - W_OFFSET;
+                    xv = x1[(gg*CHUNK + i)*IN_BITS +: IN_BITS];
+                    if (TIME_PARALLEL != 0) begin
+                        if (IN_KIND != 0 && CLAMP != 0 && xv > IN_MAX_V) xv = IN_MAX_V;
+                        chunk = chunk + ws * {{(SUM_W-IN_BITS){1'b0}}, xv};
+                    end else if (IN_KIND == 0) begin
+                        if (|({{(TW-IN_BITS){1'b0}}, xv} & ({{(TW-1){1'b0}}, 1'b1} << t1)))
+                            chunk = chunk + (ws << t1);
+                    end else begin
+                        if ({{(TW-IN_BITS){1'b0}}, xv} > t1) chunk = chunk + ws;
+                    end
+                end
+            end
+            always @(posedge clk) begin
+                if (en && v1) sum <= chunk[ACC_BITS-1:0];
+            end
+            assign csum[gp*G + gg] = sum;
         end
     end
-end
-
-reg                   v2, first2, last2, flush2;
-reg [PE*ACC_BITS-1:0] psum2, b2;
-/* verilator lint_off UNUSEDSIGNAL */
-reg [THR_W-1:0]       th2;  // unused (constant 0) when FIRE=0
-/* verilator lint_on UNUSEDSIGNAL */
+endgenerate
 
 always @(posedge clk) begin
-    if (en) begin
-        psum2 <= psum;
-        b2 <= b1;
-        th2 <= th1;
+    if (en && v1) begin
+        nf2 <= nf1;
         first2 <= first1;
         last2 <= last1;
         flush2 <= flush1;
     end
 end
 
-// ---------------------------------------------------------------- stage 3: accumulate, fire, collect
-reg  [PE*ACC_BITS-1:0] acc;
-reg  [PE*ACC_BITS-1:0] acc_next;
-wire [PE*OB-1:0]       group;
-integer pe_j;
-always @* begin
-    for (pe_j = 0; pe_j < PE; pe_j = pe_j + 1) begin
-        acc_next[pe_j*ACC_BITS +: ACC_BITS] = (first2 ? b2[pe_j*ACC_BITS +: ACC_BITS]
-                                                      : acc[pe_j*ACC_BITS +: ACC_BITS])
-                                              + psum2[pe_j*ACC_BITS +: ACC_BITS];
+// ---------------------------------------------------------------- stage 3: per-lane sums, bias/thresholds
+wire [PE*ACC_BITS-1:0] b3;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [THR_W-1:0] th3;  // unused (constant 0) when FIRE=0
+/* verilator lint_on UNUSEDSIGNAL */
+wire [PE*ACC_BITS-1:0] psum3;
+reg                    v3, first3, last3, flush3;
+
+spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(BIAS_FILE))
+    u_brom (.clk(clk), .en(en && v2), .addr(nf2), .data(b3));
+generate
+    if (FIRE) begin : g_thr
+        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(THRESH_FILE))
+            u_trom (.clk(clk), .en(en && v2), .addr(nf2), .data(th3));
+    end else begin : g_nothr
+        assign th3 = {THR_W{1'b0}};
+    end
+endgenerate
+
+generate
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_psum
+        reg [ACC_BITS-1:0] lane;
+        reg [ACC_BITS-1:0] total;
+        integer g;
+        always @* begin
+            total = {ACC_BITS{1'b0}};
+            for (g = 0; g < G; g = g + 1) total = total + csum[gp*G + g];
+        end
+        always @(posedge clk) begin
+            if (en && v2) lane <= total;
+        end
+        assign psum3[gp*ACC_BITS +: ACC_BITS] = lane;
+    end
+endgenerate
+
+always @(posedge clk) begin
+    if (en && v2) begin
+        first3 <= first2;
+        last3 <= last2;
+        flush3 <= flush2;
     end
 end
 
+// ---------------------------------------------------------------- stage 4: accumulate, fire, collect
+reg  [PE*ACC_BITS-1:0] acc;
+wire [PE*ACC_BITS-1:0] acc_next;
+wire [PE*OB-1:0]       group;
+
 generate
-    if (FIRE) begin : g_fire
-        reg [PE*OB-1:0] counts;
-        reg [OB-1:0]    cnt;
-        integer pe_k, j;
-        always @* begin
-            for (pe_k = 0; pe_k < PE; pe_k = pe_k + 1) begin
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_acc
+        wire [ACC_BITS-1:0] a = (first3 ? b3[gp*ACC_BITS +: ACC_BITS] : acc[gp*ACC_BITS +: ACC_BITS])
+                                + psum3[gp*ACC_BITS +: ACC_BITS];
+        assign acc_next[gp*ACC_BITS +: ACC_BITS] = a;
+        if (FIRE) begin : g_fire
+            reg [OB-1:0] cnt;
+            integer j;
+            always @* begin
                 cnt = {OB{1'b0}};
                 for (j = 0; j < THRESHOLDS; j = j + 1) begin
-                    if ($signed(acc_next[pe_k*ACC_BITS +: ACC_BITS])
-                            >= $signed(th2[(pe_k*THRESHOLDS+j)*ACC_BITS +: ACC_BITS]))
-                        cnt = cnt + 1'b1;
+                    if ($signed(a) >= $signed(th3[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS])) cnt = cnt + 1'b1;
                 end
-                counts[pe_k*OB +: OB] = cnt;
             end
+            assign group[gp*OB +: OB] = cnt;
+        end else begin : g_v
+            assign group[gp*OB +: OB] = a;
         end
-        assign group = counts;
-    end else begin : g_v
-        assign group = acc_next;
     end
 endgenerate
 
@@ -262,7 +295,7 @@ generate
         reg [(OUT_CH-PE)*OB-1:0] keep;
         assign collect_next = {group, keep};
         always @(posedge clk) begin
-            if (en && v2 && last2) keep <= collect_next[OUT_CH*OB-1:PE*OB];
+            if (en && v3 && last3) keep <= collect_next[OUT_CH*OB-1:PE*OB];
         end
     end else begin : g_coll1
         assign collect_next = group;
@@ -270,9 +303,9 @@ generate
 endgenerate
 
 always @(posedge clk) begin
-    if (en && v2) begin
+    if (en && v3) begin
         acc <= acc_next;
-        if (last2 && flush2) m_axis_tdata <= collect_next;  // flush (last group) implies last2
+        if (last3 && flush3) m_axis_tdata <= collect_next;  // flush (last group) implies last3
     end
 end
 
@@ -280,13 +313,15 @@ always @(posedge clk) begin
     if (rst) begin
         v1 <= 1'b0;
         v2 <= 1'b0;
+        v3 <= 1'b0;
         m_axis_tvalid <= 1'b0;
     end else begin
         if (m_axis_tready) m_axis_tvalid <= 1'b0;
         if (en) begin
             v1 <= issue;
             v2 <= v1;
-            if (v2 && flush2) m_axis_tvalid <= 1'b1;
+            v3 <= v2;
+            if (v3 && flush3) m_axis_tvalid <= 1'b1;
         end
     end
 end

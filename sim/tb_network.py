@@ -5,6 +5,8 @@ Configured through the environment (set by tests/rtl/test_rtl_network.py):
   SPIKEFLOW_TB_FRAMES  number of frames per test (default 8)
   SPIKEFLOW_TB_PPB     pixels per input beat (default 1)
   SPIKEFLOW_TB_SEED    random seed (default 1)
+  SPIKEFLOW_TB_INPUT   .npy of uint8 frames [N,C,H,W] for test run_frames (skipped without it)
+  SPIKEFLOW_TB_OUTPUT  .npy that run_frames writes: the collected int64 values [N, K*Gh*Gw] in stream order
 """
 
 from __future__ import annotations
@@ -187,3 +189,26 @@ async def test_reset_mid_frame(dut):
         await tb.send(frame_bytes(f))
     await tb.check_outputs(tb.expected(frames[1:]))
     await tb.expect_quiet(500)
+
+
+@cocotb.test(skip="SPIKEFLOW_TB_INPUT" not in os.environ)
+async def run_frames(dut):
+    """Given frames with random idle cycles and back-pressure; saves every output value it collects
+    (spikeflow.rtl.run_cocotb_network compares them with the golden model, not this test)."""
+    tb = TB(dut)
+    await tb.reset()
+    tb.set_idle(True)
+    tb.set_backpressure(True)
+    frames = np.load(os.environ["SPIKEFLOW_TB_INPUT"])
+    for f in frames:
+        await tb.send(frame_bytes(f))
+    budget = tb.frame_beats * tb.ppb * 40 + 20000
+    collected = []
+    for i in range(len(frames)):
+        frame = await with_timeout(tb.sink.recv(), budget * 10, "ns")
+        got = values_from_bytes(frame.tdata)
+        assert len(got) == tb.out_values, f"frame {i}: {len(got)} values, expected {tb.out_values}"
+        collected.append(got)
+    np.save(os.environ["SPIKEFLOW_TB_OUTPUT"], np.stack(collected).astype(np.int64))
+    await tb.expect_quiet(500)
+    assert int(dut.status_error_count.value) == 0 and tb.error_pulses == 0

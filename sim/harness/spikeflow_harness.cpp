@@ -4,9 +4,12 @@
 // usage: spikeflow_harness FRAMES.bin N BEAT_BYTES BEATS_PER_FRAME VALUES_PER_FRAME OUT.bin
 //   FRAMES.bin  N frames of BEAT_BYTES*BEATS_PER_FRAME bytes, already in stream order
 //   OUT.bin     int32 values [N*VALUES_PER_FRAME] then int64 done cycles [N]
+// prints "cycles C values V seconds S cpu_seconds P" (wall and CPU time of the simulation loop)
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -69,6 +72,8 @@ int main(int argc, char** argv) {
     long got = 0;   // output values received
     int64_t cycle = 0;
     const int64_t limit = 64 + (n + 4) * (beats * 64 + values * 64 + 100000);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::clock_t c0 = std::clock();
     while (got < n * values && cycle < limit) {
         const bool have = beat < n * beats;
         top->s_axis_tvalid = have;
@@ -89,12 +94,15 @@ int main(int argc, char** argv) {
         if (in_fire) beat++;
         cycle++;
     }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu_secs = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
     top->final();
     FILE* o = std::fopen(argv[6], "wb");
     if (!o) return 2;
     std::fwrite(out.data(), sizeof(int32_t), out.size(), o);
     std::fwrite(done.data(), sizeof(int64_t), done.size(), o);
     std::fclose(o);
-    std::printf("cycles %lld values %ld\n", static_cast<long long>(cycle), got);
+    std::printf("cycles %lld values %ld seconds %.6f cpu_seconds %.6f\n", static_cast<long long>(cycle), got, secs,
+                cpu_secs);
     return got == n * values ? 0 : 1;
 }

@@ -6,7 +6,6 @@ out weights/biases/thresholds in the word order the neuron unit reads them, and 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ LIB_MODULES = ("spikeflow_rom", "spikeflow_axis_fifo", "spikeflow_axis_input", "
                "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool", "spikeflow_axis_output")
 OUT_WIDTH = 32
 TOP = "spikeflow_top"
+MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ class RtlBuild:
     pixels_per_beat: int
     folding: dict[str, LayerFolding] = field(default_factory=dict)
     cycles_per_window: dict[str, int] = field(default_factory=dict)
+
+    def mem_dir_define(self) -> str:
+        """Verilator argument that points the ROM images at out_dir, for simulating from another folder.
+
+        The top reads its `.mem` images as `SPIKEFLOW_MEM_DIR` + bare file name, `SPIKEFLOW_MEM_DIR`
+        defaulting to "./": simulate from out_dir, add the images to the Vivado project, or define it.
+        """
+        return f'-D{MEM_DIR_MACRO}="{self.out_dir.as_posix()}/"'
 
 
 def _divisors(n: int) -> list[int]:
@@ -126,8 +134,16 @@ def _pack_words(fields_: np.ndarray, bits: int) -> list[str]:
     return words
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write text unless the file already holds it, so unchanged outputs keep their time stamps (and the
+    Verilator builds that depend on them stay valid)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    path.write_text(text)
+
+
 def _write_mem(path: Path, words: list[str], what: str) -> None:
-    path.write_text(f"// {what}\n" + "\n".join(words) + "\n")
+    _write_if_changed(path, f"// {what}\n" + "\n".join(words) + "\n")
 
 
 def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) -> dict[str, Path]:
@@ -180,8 +196,9 @@ class _Instance:
     comment: str
 
 
-def _vstr(path: Path) -> str:
-    return '"' + str(path).replace("\\", "/") + '"'
+def _mem_param(path: Path) -> str:
+    """A ROM image parameter relative to the generated folder (see RtlBuild.mem_dir_define)."""
+    return f'{{`{MEM_DIR_MACRO}, "{path.name}"}}'
 
 
 def _build_view(net: FewdIFNetwork, fold: dict[str, LayerFolding], mem_dir: Path, ppb: int,
@@ -229,14 +246,14 @@ def _build_view(net: FewdIFNetwork, fold: dict[str, LayerFolding], mem_dir: Path
         oc, oh, ow = layer.out_shape
         if isinstance(layer, FewdIFConv):
             params = dict(common, FIRE=1, THRESHOLDS=layer.thresholds.shape[1], OUT_BITS=act,
-                          WEIGHT_FILE=_vstr(mems["weights"]), BIAS_FILE=_vstr(mems["bias"]),
-                          THRESH_FILE=_vstr(mems["thresholds"]))
+                          WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]),
+                          THRESH_FILE=_mem_param(mems["thresholds"]))
             add("spikeflow_neuron", layer.name, params, oc * act, desc)
             add("spikeflow_axis_fifo", f"{layer.name}_fifo",
                 {"DATA_WIDTH": oc * act, "DEPTH": _fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
             pix_bits = act
         else:
-            params = dict(common, WEIGHT_FILE=_vstr(mems["weights"]), BIAS_FILE=_vstr(mems["bias"]))
+            params = dict(common, WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]))
             add("spikeflow_head", layer.name, params, oc * layer.acc_bits, desc)
     head = net.head
     gk, gh, gw = head.out_shape
@@ -244,6 +261,7 @@ def _build_view(net: FewdIFNetwork, fold: dict[str, LayerFolding], mem_dir: Path
         raise ConfigError(f"head {head.name}: acc_bits {head.acc_bits} exceeds the {OUT_WIDTH}-bit output")
     return {
         "source": source,
+        "mem_dir_macro": MEM_DIR_MACRO,
         "name": net.name,
         "channels": c, "height": h, "width": w, "pixels_per_beat": ppb,
         "out_channels": gk, "out_height": gh, "out_width_px": gw, "out_width": OUT_WIDTH,
@@ -255,6 +273,9 @@ def _build_view(net: FewdIFNetwork, fold: dict[str, LayerFolding], mem_dir: Path
 def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Mapping[str, Any] | None = None,
                  pixels_per_beat: int = 1, source: str | None = None) -> RtlBuild:
     """Write `spikeflow_top.v`, ROM images and `filelist.f` for `net` into out_dir (e.g. build/<name>/rtl).
+
+    The folder is relocatable: `filelist.f` lists paths relative to it (use `verilator -F`), and the top
+    names its ROM images relative to it (macro `SPIKEFLOW_MEM_DIR`, default "./").
 
     folding maps conv/head layer names to LayerFolding (or dicts with pe, simd, time_parallel); layers not
     named get default_folding's choice. The library modules are copied next to the top so the folder is
@@ -271,18 +292,18 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Mapping[str, 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     top = out_dir / f"{TOP}.v"
-    top.write_text(env.get_template(f"{TOP}.v.j2").render(**view))
+    _write_if_changed(top, env.get_template(f"{TOP}.v.j2").render(**view))
     lib_dir = out_dir / "lib"
     lib_dir.mkdir(exist_ok=True)
     sources = []
     for mod in LIB_MODULES:
         dst = lib_dir / f"{mod}.v"
-        shutil.copyfile(LIB_DIR / f"{mod}.v", dst)
+        _write_if_changed(dst, (LIB_DIR / f"{mod}.v").read_text())
         sources.append(dst)
     sources.append(top)
     filelist = out_dir / "filelist.f"
-    filelist.write_text("".join(f"{p}\n" for p in sources))
-    (out_dir / "folding.txt").write_text("".join(f"{k}: {asdict(v)}\n" for k, v in fold.items()))
+    _write_if_changed(filelist, "".join(f"{p.relative_to(out_dir).as_posix()}\n" for p in sources))
+    _write_if_changed(out_dir / "folding.txt", "".join(f"{k}: {asdict(v)}\n" for k, v in fold.items()))
     return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist,
                     input_shape=tuple(net.input_shape), output_shape=tuple(net.output_shape),
                     pixels_per_beat=pixels_per_beat, folding=fold, cycles_per_window=view["cycles"])

@@ -36,6 +36,7 @@ class RtlSim:
         self.exe = self.obj_dir / "spikeflow_harness"
         self.last_cycles = 0  # simulated cycles of the last run
         self.last_seconds = 0.0  # wall time of the last run's simulation loop (without file I/O)
+        self.last_cpu_seconds = 0.0  # CPU time of that loop (differs from wall time on a busy machine)
 
     def compile(self) -> Path:
         sources = [*self.build.sources, HARNESS]
@@ -65,13 +66,14 @@ class RtlSim:
             fin, fout = Path(tmp) / "frames.bin", Path(tmp) / "out.bin"
             fin.write_bytes(np.ascontiguousarray(frames.transpose(0, 2, 3, 1)).tobytes())
             proc = subprocess.run([str(exe), str(fin), str(n), str(c * ppb), str(h * w // ppb), str(values),
-                                   str(fout)], capture_output=True, text=True)
+                                   str(fout)], capture_output=True, text=True, cwd=self.build.out_dir)
             if proc.returncode != 0:
                 raise SpikeflowError(f"RTL simulation did not finish: {proc.stdout}{proc.stderr}")
             raw = fout.read_bytes()
         stats = proc.stdout.split()
-        if len(stats) >= 6 and stats[0] == "cycles" and stats[4] == "seconds":
+        if len(stats) >= 8 and stats[0] == "cycles" and stats[4] == "seconds":
             self.last_cycles, self.last_seconds = int(stats[1]), float(stats[5])
+            self.last_cpu_seconds = float(stats[7])
         out = np.frombuffer(raw[:4 * n * values], dtype="<i4").astype(np.int64)
         done = np.frombuffer(raw[4 * n * values:], dtype="<i8").tolist()
         return out.reshape(n, gh, gw, k).transpose(0, 3, 1, 2), done

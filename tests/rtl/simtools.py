@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,16 +32,15 @@ def require_verilator() -> Path:
 
 def run_cocotb(sources: Sequence[Path], toplevel: str, test_module: str, build_dir: Path,
                parameters: Mapping[str, object] | None = None, extra_env: Mapping[str, str] | None = None,
-               testcase: Sequence[str] | None = None) -> Path:
+               testcase: Sequence[str] | None = None, build_args: Sequence[str] = ()) -> Path:
     """Build `toplevel` with verilator and run the cocotb `test_module` from sim/; fail on any test failure."""
     require_verilator()
-    from cocotb_tools.runner import get_runner  # noqa: PLC0415 - needs verilator on PATH first
-
-    runner = get_runner("verilator")
+    runner = _cached_runner()
     build_dir = Path(build_dir)
     runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters or {}),
-                 build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0"],
+                 build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0", *build_args],
                  timescale=("1ns", "1ps"))
+    _store_runtime(build_dir)
     env = {"PYTHONPATH": os.pathsep.join([str(SIM_DIR), str(REPO), os.environ.get("PYTHONPATH", "")])}
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=SIM_DIR,
@@ -46,6 +49,60 @@ def run_cocotb(sources: Sequence[Path], toplevel: str, test_module: str, build_d
     failed = _failures(Path(results))
     assert not failed, f"cocotb tests failed: {failed} (log in {build_dir})"
     return Path(results)
+
+
+# The Verilator runtime objects (verilated*.o) do not depend on the design: compile them once per machine and
+# Verilator install and copy them into every cocotb build folder (make then skips them), which saves most
+# of each build's time.
+_RUNTIME = ("verilated", "verilated_vpi", "verilated_threads", "verilated_dpi")
+
+
+def _runtime_cache() -> Path:
+    key = hashlib.sha256(os.environ.get("VERILATOR_ROOT", str(require_verilator())).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"spikeflow-verilated-{key}"
+
+
+_RESTORE = """
+import os, shutil, sys
+cache, build = sys.argv[1], sys.argv[2]
+names = sys.argv[3:]
+if all(os.path.isfile(os.path.join(cache, n + ".o")) for n in names):
+    for n in names:
+        for ext in (".o", ".d"):
+            shutil.copyfile(os.path.join(cache, n + ext), os.path.join(build, n + ext))
+        os.utime(os.path.join(build, n + ".o"))  # newer than the Vtop.mk verilator just wrote
+"""
+
+
+def _cached_runner():
+    """A cocotb Verilator runner that reuses the cached runtime objects between verilator and make."""
+    from cocotb_tools.runner import Verilator  # noqa: PLC0415 - needs verilator on PATH first
+
+    cache = _runtime_cache()
+
+    class CachedVerilator(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            restore = [sys.executable, "-c", _RESTORE, str(cache), str(self.build_dir), *_RUNTIME]
+            return [cmds[0], restore, *cmds[1:]]
+
+    return CachedVerilator()
+
+
+def _store_runtime(build_dir: Path) -> None:
+    cache = _runtime_cache()
+    if all((cache / f"{n}.o").is_file() for n in _RUNTIME):
+        return
+    if not all((build_dir / f"{n}{ext}").is_file() for n in _RUNTIME for ext in (".o", ".d")):
+        return
+    tmp = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
+    for n in _RUNTIME:
+        for ext in (".o", ".d"):
+            shutil.copy2(build_dir / f"{n}{ext}", tmp / f"{n}{ext}")
+    try:
+        tmp.rename(cache)  # atomic; another process may have won the race
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _failures(results_xml: Path) -> list[str]:

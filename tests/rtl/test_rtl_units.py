@@ -49,7 +49,7 @@ NEURON_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", [c if c in ("spikes_serial", "head_folded")
+@pytest.mark.parametrize("case", [c if c in ("spikes_unfolded", "head_folded")
                                   else pytest.param(c, marks=pytest.mark.slow) for c in NEURON_CASES])
 def test_neuron(tmp_path, case):
     kind, fire, fold = NEURON_CASES[case]
@@ -92,12 +92,10 @@ def test_axis_input(tmp_path, ppb):
               {"CHANNELS": 3, "PIXELS_PER_BEAT": ppb, "FRAME_PIXELS": 24})
 
 
-@pytest.mark.slow
 def test_fifo(tmp_path):
     _run_unit(tmp_path, "spikeflow_axis_fifo", "fifo", {"DATA_WIDTH": 13, "DEPTH": 8})
 
 
-@pytest.mark.slow
 def test_axis_output(tmp_path):
     _run_unit(tmp_path, "spikeflow_axis_output", "axis_output",
               {"CHANNELS": 3, "VALUE_BITS": 11, "FRAME_PIXELS": 5, "OUT_WIDTH": 32})
