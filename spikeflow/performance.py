@@ -55,7 +55,7 @@ def plot_layer_cycles(rows: list[LayerCycles], measured: float | None, path, tit
     ax.set_ylabel("cycles per frame")
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=30)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -60,3 +60,18 @@ def test_verify_float_scales_counts_near_ties(tmp_path) -> None:
     assert golden["mismatches"] == 0  # differences only at near-ties, and they are counted
     assert "near_ties" in golden and golden["near_ties"]["real_mismatches"] == 0
     assert results["golden_spike"].mismatches == 0
+
+
+@pytest.mark.slow
+def test_sim_step_writes_rtl_stages_and_performance(build) -> None:
+    from spikeflow.hardware import simulate_build
+
+    results = simulate_build(build, frames=4, cocotb=True)
+    assert results["rtlsim"].mismatches == 0 and results["rtl_cocotb"].mismatches == 0
+    perf = json.loads((build / "report" / "performance.json").read_text())
+    for key in ("part", "clock_mhz", "frames_simulated", "cycles_per_frame", "latency_cycles", "fps",
+                "estimated_cycles_per_frame"):
+        assert key in perf
+    assert perf["fps"] == pytest.approx(perf["clock_mhz"] * 1e6 / perf["cycles_per_frame"])
+    stages = json.loads((build / "report" / "verify.json").read_text())["stages"]
+    assert {"rtlsim", "rtl_cocotb"} <= set(stages)
