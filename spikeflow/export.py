@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +48,17 @@ def export_detector(detector: QuantDetector, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     size = detector.cfg.input_size
-    with warnings.catch_warnings():
+    # torch's exporter prints its progress and warns about torchvision ops this model never uses: keep it,
+    # and show it only when the export fails.
+    chatter = io.StringIO()
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
         warnings.simplefilter("ignore")
         try:
             export_qonnx(deploy, input_t=torch.zeros(1, 3, size, size), export_path=str(path))
         except Exception as exc:  # noqa: BLE001 - re-raised with context for the user
-            raise ExportError(f"Brevitas QONNX export of {detector.cfg.name!r} failed: {exc}") from exc
+            raise ExportError(f"Brevitas QONNX export of {detector.cfg.name!r} failed: {exc}\n"
+                              f"{chatter.getvalue()[-2000:]}") from exc
         model = cleanup_model(ModelWrapper(str(path)))
     model.save(str(path))
     return path
