@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help=f"trained detector checkpoint (default: {DEFAULT_CHECKPOINT})")
+    parser.add_argument("--float-checkpoint", type=Path, default=None,
+                        help="float-trained ANN for the conventional conversion (default: float.pt beside the "
+                             "checkpoint, or CHECKPOINT with .float.pt, when present)")
     parser.add_argument("--build", type=Path, default=None,
                         help="build directory with the FewdIF IR (default: build/<checkpoint name>; exported "
                              "and converted first when it has no IR)")
@@ -46,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
+        float_ckpt = args.float_checkpoint or next(
+            (p for p in (checkpoint.with_name("float.pt"), checkpoint.with_suffix(".float.pt")) if p.is_file()), None)
+        print(f"conventional conversion of: {float_ckpt or checkpoint}")
         r = run_speedup(checkpoint, args.build, frames=args.frames, batch_size=args.batch, device=args.device,
-                        t_max=args.t_max, percentile=args.percentile)
+                        t_max=args.t_max, percentile=args.percentile, float_checkpoint=float_ckpt)
     except SpikeflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

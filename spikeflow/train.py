@@ -24,6 +24,7 @@ from spikeflow.model import QuantDetector
 
 LAST = "last.pt"
 BEST = "model.pt"
+FLOAT = "float.pt"
 
 
 @dataclass
@@ -162,6 +163,9 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
                        f"({time.time() - started:.0f} s)")
         save_checkpoint(out / LAST, model, epoch=epoch, metrics=metrics, command=command,
                         data=data or "synthetic")
+        if epoch == n_float - 1:  # the float-trained ANN, kept for the conventional-conversion baseline
+            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=metrics, command=command,
+                            data=data or "synthetic")
     model.eval()
     final = evaluate_model(model, val_set, model.head_spec, device=device)
     metrics.update(map50_qat=final.map50, map50_95_qat=final.map50_95)

@@ -94,8 +94,13 @@ def calibration_images(model, data: str | None, count: int) -> torch.Tensor:
 def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, frames: int = 128,
                 batch_size: int = 32, device: str | torch.device = "auto", t_max: int = 512,
                 percentile: float = DEFAULT_PERCENTILE, calibration: int = 16, tolerance: float = 0.01,
-                timesteps: Iterable[int] = TIMESTEPS, chunk: int = 8, progress: bool = True) -> dict[str, Any]:
-    """Measure FewdIF vs rate-coded mAP and speed; writes report/speedup.json in the build and returns its dict."""
+                timesteps: Iterable[int] = TIMESTEPS, chunk: int = 8, progress: bool = True,
+                float_checkpoint: str | Path | None = None) -> dict[str, Any]:
+    """Measure FewdIF vs rate-coded mAP and speed; writes report/speedup.json in the build and returns its dict.
+
+    The conventional conversion starts from a float-trained ANN: `float_checkpoint` (the float.pt that training
+    writes at the end of its float phase); without it, the float path of `checkpoint` itself.
+    """
     from spikeflow.flow import validation_frames
 
     dev = pick_device(str(device)) if not isinstance(device, torch.device) else device
@@ -120,11 +125,12 @@ def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, fra
     map_fewdif = evaluate_outputs(dequantize(net, v), samples, spec).map50
 
     # The conventional rate-coded SNN, read out at every T in one simulation per batch.
-    snn: RateCodedSNN = convert_detector(model, calibration_images(model, data, calibration), percentile).to(dev)
+    ann = load_detector(float_checkpoint)[0] if float_checkpoint else model
+    snn: RateCodedSNN = convert_detector(ann, calibration_images(ann, data, calibration), percentile).to(dev)
     analog_batches = [b.float() / PIXEL_SCALE for b in pixel_batches]
     outs: dict[int, list[torch.Tensor]] = {t: [] for t in ts}
     ann_outs = []
-    layers, head = float_layers(model)
+    layers, head = float_layers(ann)
     for b in _bar(analog_batches, progress, f"rate-coded mAP, T up to {ts[-1]}"):
         for t, o in snn.run(b, ts, chunk).items():
             outs[t].append(o.cpu())
@@ -154,6 +160,7 @@ def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, fra
         "frames": len(images),
         "batch_size": batch_size,
         "checkpoint": str(checkpoint),
+        "ann_checkpoint": str(float_checkpoint or checkpoint),
         "network": net.name,
     }
     result["path"] = str(write_report(build.root, "speedup", result))
