@@ -19,14 +19,13 @@ import torch
 
 from spikeflow.baseline.fewdif_torch import FewdIFTorch
 from spikeflow.baseline.ratecoded import DEFAULT_PERCENTILE, RateCodedSNN, ann_forward, convert_detector, float_layers
-from spikeflow.builddir import BuildDir
 from spikeflow.checkpoint import load_detector
 from spikeflow.data.loader import PIXEL_SCALE, build_dataset
 from spikeflow.errors import SpikeflowError
 from spikeflow.evaluate import evaluate_outputs
 from spikeflow.golden import run_counts
 from spikeflow.golden.count import dequantize
-from spikeflow.ir import FewdIFNetwork, load_network
+from spikeflow.ir import load_network
 from spikeflow.report import write_report
 
 TIMESTEPS = (8, 16, 32, 64, 128, 256, 512)
@@ -70,18 +69,6 @@ def seconds_per_frame(fn: Callable[[torch.Tensor], Any], batches: list[torch.Ten
     return best / frames
 
 
-def prepare_build(checkpoint: str | Path, build_dir: str | Path | None) -> tuple[BuildDir, FewdIFNetwork]:
-    """The build's IR; without a build (or IR), export and convert the checkpoint into one first."""
-    from spikeflow.flow import convert_model, export_checkpoint
-
-    build = BuildDir(Path(build_dir) if build_dir else Path("build") / Path(checkpoint).stem)
-    if not (build.ir / "network.json").is_file():
-        print(f"no FewdIF IR in {build.root}: exporting and converting {checkpoint}")
-        export_checkpoint(checkpoint, build.onnx)
-        convert_model(build.onnx, build.root)
-    return build, load_network(build.ir)
-
-
 def calibration_images(model, data: str | None, count: int) -> torch.Tensor:
     """The first `count` training images as analog input (pixel / 256), for threshold normalisation."""
     cfg = model.cfg
@@ -105,7 +92,10 @@ def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, fra
 
     dev = pick_device(str(device)) if not isinstance(device, torch.device) else device
     model, doc = load_detector(checkpoint)
-    build, net = prepare_build(checkpoint, build_dir)
+    from spikeflow.flow import prepare_build
+
+    build = prepare_build(Path(build_dir) if build_dir else Path("build") / Path(checkpoint).stem, checkpoint)
+    net = load_network(build.ir)
     data = doc.get("data")
     if build.flow_json.is_file():
         data = build.read_flow().get("data", data)
