@@ -44,7 +44,7 @@ bench: setup
 	test -f build/default/ir/network.json || { $(BIN)/spikeflow export model/default.pt --out build/default/model.onnx \
 		&& $(BIN)/spikeflow convert build/default/model.onnx --out build/default; }
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
-	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default
+	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 
 clean:
 	rm -rf build .pytest_cache
