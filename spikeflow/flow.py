@@ -127,7 +127,8 @@ def verify_build(build_dir: str | Path, frames: int = 64, stages: list[str] | No
         with torch.no_grad():
             brevitas_out = model.deploy()(torch.from_numpy(float_in)).numpy()
         results["qonnx"] = compare("qonnx", "brevitas", qonnx_out, brevitas_out, tolerance=0.0 if po2 else 1e-5)
-    golden_v = run_counts(net, images)
+    layer_counts: list[np.ndarray] = []
+    golden_v = run_counts(net, images, collect=layer_counts)
     if want("golden"):
         results["golden"] = compare("golden", "qonnx", dequantize(net, golden_v), qonnx_out)
         if not po2:
@@ -141,7 +142,7 @@ def verify_build(build_dir: str | Path, frames: int = 64, stages: list[str] | No
     previous = read_report(build.root, "verify").get("stages", {})
     previous.update({name: r.as_dict() for name, r in results.items()})
     write_report(build.root, "verify", {"stages": previous})
-    rows = spike_statistics(net, images)
+    rows = spike_statistics(net, layer_counts)
     write_report(build.root, "spikes", {"frames": len(images), "timesteps": net.timesteps, "layers": rows})
     plot_spike_statistics(rows, build.report / "spikes.png", f"{net.name}: spikes per layer")
     print(f"verification over {len(images)} validation frames:")

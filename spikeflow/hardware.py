@@ -28,8 +28,10 @@ def build_frames(build: BuildDir, count: int) -> np.ndarray:
 def simulate_build(build_dir: str | Path, frames: int = 32, cocotb: bool = True, board: str = DEFAULT_BOARD,
                    quiet: bool = False) -> dict[str, StageResult]:
     """Generate RTL, run the fast harness (stage rtlsim) and optionally cocotb (stage rtl_cocotb) on validation
-    frames, compare with the golden model, and write verify.json stages and performance.json."""
+    frames (at least 3, for the steady state), compare with the golden model, write verify.json and
+    performance.json."""
     from spikeflow.rtl import run_cocotb_network, simulate_frames
+    from spikeflow.rtl.rtlsim import RtlSim
 
     build = BuildDir(Path(build_dir))
     net = load_network(build.ir)
@@ -42,7 +44,7 @@ def simulate_build(build_dir: str | Path, frames: int = 32, cocotb: bool = True,
     results["rtlsim"] = compare("rtlsim", "golden", v_rtl, golden)
     if cocotb:
         started = time.time()
-        v_cocotb = run_cocotb_network(net, images, build.root / "cocotb")
+        v_cocotb = run_cocotb_network(net, images, build.root, rtl_dir=build.rtl, ir_dir=build.ir)
         results["rtl_cocotb"] = compare("rtl_cocotb", "golden", v_cocotb, golden,
                                         note=f"random idle and back-pressure, {time.time() - started:.0f} s")
     stages = read_report(build.root, "verify").get("stages", {})
@@ -50,7 +52,7 @@ def simulate_build(build_dir: str | Path, frames: int = 32, cocotb: bool = True,
     write_report(build.root, "verify", {"stages": stages})
 
     part, clock_mhz = PARTS[board]
-    steady = (done[-1] - done[1]) / (len(done) - 2) if len(done) >= 3 else float("nan")
+    steady = RtlSim.timing(done).cycles_per_frame
     rows = estimate_cycles(net, rtl_build.cycles_per_window)
     estimated = max(r.cycles for r in rows)
     write_report(build.root, "performance", {

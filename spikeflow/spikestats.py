@@ -7,16 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from spikeflow.golden.count import run_counts
 from spikeflow.ir import FewdIFConv, FewdIFNetwork
 
 
-def spike_statistics(net: FewdIFNetwork, frames: np.ndarray) -> list[dict[str, Any]]:
-    counts: list[np.ndarray] = []
-    run_counts(net, frames, collect=counts)
+def spike_statistics(net: FewdIFNetwork, counts: list[np.ndarray]) -> list[dict[str, Any]]:
+    """Statistics from the spike counts that `run_counts(..., collect=counts)` gathered (batch by batch, each
+    batch holding one array per firing layer)."""
     convs = [layer for layer in net.layers if isinstance(layer, FewdIFConv)]
     rows = []
-    for layer, c in zip(convs, counts):
+    for i, layer in enumerate(convs):
+        c = np.concatenate(counts[i::len(convs)])
         mean = float(c.mean())
         rows.append({"layer": layer.name, "neurons": int(np.prod(layer.out_shape)),
                      "mean_spikes_per_neuron": mean, "firing_rate": mean / net.timesteps,

@@ -7,6 +7,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
         qat = epoch >= n_float
         phase_start, phase_len = (n_float, n_qat) if qat else (0, n_float)
         if qat and not bool(model.quantized):
-            calib = [images.to(device) for images, _ in list(SampleLoader(train_set, 64, False, 0))[:4]]
+            calib = [images.to(device) for images, _ in islice(SampleLoader(train_set, 64, False, 0), 4)]
             model.start_qat(calib)
             optimizer = None
         if optimizer is None or epoch == start_epoch:

@@ -63,10 +63,11 @@ def test_verify_float_scales_counts_near_ties(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_sim_step_writes_rtl_stages_and_performance(build) -> None:
+def test_sim_step_writes_rtl_stages_and_performance(build, monkeypatch) -> None:
     from spikeflow.hardware import simulate_build
 
-    results = simulate_build(build, frames=4, cocotb=True)
+    monkeypatch.chdir(build.parent)  # a relative build path, as `make sim` passes it
+    results = simulate_build(build.name, frames=4, cocotb=True)
     assert results["rtlsim"].mismatches == 0 and results["rtl_cocotb"].mismatches == 0
     perf = json.loads((build / "report" / "performance.json").read_text())
     for key in ("part", "clock_mhz", "frames_simulated", "cycles_per_frame", "latency_cycles", "fps",

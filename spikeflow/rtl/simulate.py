@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from spikeflow.errors import FrameError, SpikeflowError, ToolMissingError
+from spikeflow.errors import SpikeflowError, ToolMissingError
+from spikeflow.golden.ops import check_frames
 from spikeflow.ir import FewdIFNetwork
 from spikeflow.rtl.generator import RtlBuild, generate_rtl
 from spikeflow.rtl.rtlsim import RtlSim
@@ -24,20 +25,6 @@ from spikeflow.rtl.tools import find_verilator, use_verilator
 
 REPO = Path(__file__).resolve().parents[2]
 SIM_DIR = REPO / "sim"
-
-
-def _check_frames(net: FewdIFNetwork, frames: np.ndarray) -> np.ndarray:
-    frames = np.asarray(frames)
-    if frames.ndim == 3:
-        frames = frames[None]
-    if frames.ndim != 4 or tuple(frames.shape[1:]) != tuple(net.input_shape) or len(frames) == 0:
-        raise FrameError(f"frames must be [N, {', '.join(map(str, net.input_shape))}] with N >= 1, "
-                         f"got {list(frames.shape)}")
-    if frames.dtype != np.uint8:
-        if frames.size and (frames.min() < 0 or frames.max() > 255 or not np.all(frames == np.round(frames))):
-            raise FrameError("frames must hold integers 0..255")
-        frames = frames.astype(np.uint8)
-    return np.ascontiguousarray(frames)
 
 
 def simulate_frames(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path,
@@ -49,7 +36,7 @@ def simulate_frames(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path,
     The compiled harness is cached in out_dir/harness.
     """
     find_verilator()
-    frames = _check_frames(net, frames)
+    frames = check_frames(net, frames)
     build = generate_rtl(net, out_dir, folding=folding)
     sim = RtlSim(build)
     v, done = sim.run(frames)
@@ -57,12 +44,15 @@ def simulate_frames(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path,
 
 
 def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path, seed: int = 0, *,
-                       folding: Mapping[str, Any] | None = None, pixels_per_beat: int = 1) -> np.ndarray:
+                       folding: Mapping[str, Any] | None = None, pixels_per_beat: int = 1,
+                       rtl_dir: str | Path | None = None, ir_dir: str | Path | None = None) -> np.ndarray:
     """Run `frames` [N,C,H,W] (uint8) through the generated RTL under the cocotb network testbench
     (sim/tb_network.py, test `run_frames`): AXI-Stream source with random idle cycles and sink with random
     back-pressure (both drawn from `seed`). Returns the V [N,K,Gh,Gw] (int64) the testbench collected.
 
-    The RTL goes to out_dir/rtl, the IR to out_dir/ir, the simulator build and log to out_dir/cocotb.
+    The RTL goes to rtl_dir (default out_dir/rtl; a build's existing RTL folder is reused, files are only
+    rewritten when they change), the IR is read from ir_dir when it is given (else saved to out_dir/ir), and the
+    simulator build and log go to out_dir/cocotb.
     Raises ToolMissingError without verilator or cocotb, SpikeflowError when the simulation fails.
     """
     use_verilator()
@@ -70,11 +60,14 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
         from cocotb_tools.runner import get_runner  # noqa: PLC0415 - optional, needs verilator on PATH
     except ImportError as exc:
         raise ToolMissingError("cocotb is not installed: pip install cocotb cocotbext-axi") from exc
-    frames = _check_frames(net, frames)
+    frames = check_frames(net, frames)
     out_dir = Path(out_dir).resolve()
-    build = generate_rtl(net, out_dir / "rtl", folding=folding, pixels_per_beat=pixels_per_beat)
-    ir_dir = out_dir / "ir"
-    net.save(ir_dir)
+    build = generate_rtl(net, Path(rtl_dir).resolve() if rtl_dir else out_dir / "rtl", folding=folding,
+                         pixels_per_beat=pixels_per_beat)
+    if ir_dir is None:
+        ir_dir = out_dir / "ir"
+        net.save(ir_dir)
+    ir_dir = Path(ir_dir).resolve()  # the testbench runs in sim/, so every path it is given is absolute
     sim_dir = out_dir / "cocotb"
     sim_dir.mkdir(parents=True, exist_ok=True)
     fin, fout = sim_dir / "frames.npy", sim_dir / "outputs.npy"
