@@ -22,13 +22,14 @@ $(STAMP): pyproject.toml requirements.txt Makefile
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
+# The main job on the built-in default: train tiny, evaluate, export, convert, verify, RTL and the fast harness.
 demo: setup
-	$(BIN)/spikeflow demo --config model/configs/tiny.yaml --out build/demo
+	$(BIN)/spikeflow build build/demo --config model/builds/demo.yaml
 
-# Generate the demo model's RTL (from the shipped tiny checkpoint if build/demo has no IR yet), verify it under
-# cocotb and with the fast Verilator harness, and print frames, mismatches and cycles per frame.
+# The shipped tiny checkpoint's RTL under cocotb and the fast Verilator harness (build/sim): frames, mismatches,
+# cycles per frame.
 sim: setup
-	$(BIN)/spikeflow sim build/demo --frames 32
+	$(BIN)/spikeflow build build/sim --config model/builds/sim.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -37,12 +38,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check spikeflow tests bench
+	$(BIN)/ruff check spikeflow tests bench sim
 
 # The 256x256 default model: build/default from the shipped checkpoint, then the speed benchmarks.
 bench: setup
-	test -f build/default/ir/network.json || { $(BIN)/spikeflow export model/default.pt --out build/default/model.onnx \
-		&& $(BIN)/spikeflow convert build/default/model.onnx --out build/default; }
+	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from spikeflow.golden import run_counts  # noqa: E402
 from spikeflow.ir import FewdIFNetwork, load_network  # noqa: E402
-from spikeflow.random_network import random_network  # noqa: E402
+from spikeflow.ir.random import random_network  # noqa: E402
 
 TARGET_FPS = 20.0
 DEFAULT_IR = Path("build/default/ir")

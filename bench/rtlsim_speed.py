@@ -1,4 +1,4 @@
-"""Speed of the fast cycle-accurate RTL harness (Verilator C++, spikeflow.rtl.rtlsim) on a tiny-like design.
+"""Speed of the fast cycle-accurate RTL harness (Verilator C++, spikeflow.backends.rtl.rtlsim) on a tiny-like design.
 
     python bench/rtlsim_speed.py [--ir build/demo/ir] [--frames 16] [--out build/bench_rtlsim] [--jobs 2]
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from spikeflow.backends.rtl import generate_rtl
+from spikeflow.backends.rtl.rtlsim import RtlSim
 from spikeflow.golden import run_counts
 from spikeflow.ir import FewdIFNetwork, load_network
-from spikeflow.random_network import random_network
-from spikeflow.rtl import generate_rtl
-from spikeflow.rtl.rtlsim import RtlSim
+from spikeflow.ir.random import random_network
 
 TARGET_CPS = 1.0e6
 DEFAULT_IR = Path("build/demo/ir")
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("build/bench_rtlsim"))
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.frames < 3:
+        ap.error("--frames must be at least 3: the steady state is measured over frames 1..N-1")
     net, what = tiny_network(args.ir)
     print(f"network: {what}; input {list(net.input_shape)}, output {list(net.output_shape)}")
     build = generate_rtl(net, args.out / "rtl")

@@ -1,5 +1,5 @@
-// AXI-Stream input adapter: PIXELS_PER_BEAT channel-interleaved 8-bit pixels per beat in, one pixel per
-// cycle out, with frame checking.
+// AXI-Stream input adapter: PIXELS_PER_BEAT channel-interleaved pixels (PIXEL_BITS per channel) per beat in,
+// one pixel per cycle out, with frame checking. The stream format is spikeflow/hw/stream.py's.
 //
 // Malformed-frame rule (frames are FRAME_PIXELS/PIXELS_PER_BEAT beats long):
 //  * early TLAST (TLAST on a beat before the frame's last beat): the beats received are passed on and the
@@ -15,24 +15,26 @@
 `default_nettype none
 
 module spikeflow_axis_input #(
-    parameter CHANNELS = 3,        // channels per pixel (8 bits each, channel 0 in the low byte)
+    parameter CHANNELS = 3,        // channels per pixel (channel 0 in the low bits)
+    parameter PIXEL_BITS = 8,      // bits per pixel channel
     parameter PIXELS_PER_BEAT = 1, // pixels per input beat
-    parameter FRAME_PIXELS = 16    // pixels per frame (H*W), a multiple of PIXELS_PER_BEAT
+    parameter FRAME_PIXELS = 16,   // pixels per frame (H*W), a multiple of PIXELS_PER_BEAT
+    parameter STATUS_WIDTH = 32    // bits of the malformed-frame counter (wraps around)
 ) (
-    input  wire                                   clk,
-    input  wire                                   rst,
-    input  wire [8*CHANNELS*PIXELS_PER_BEAT-1:0]  s_axis_tdata,
-    input  wire                                   s_axis_tvalid,
-    output wire                                   s_axis_tready,
-    input  wire                                   s_axis_tlast,
-    output wire [8*CHANNELS-1:0]                  m_axis_tdata,
-    output wire                                   m_axis_tvalid,
-    input  wire                                   m_axis_tready,
-    output reg                                    status_frame_error,
-    output reg  [31:0]                            status_error_count
+    input  wire                                            clk,
+    input  wire                                            rst,
+    input  wire [PIXEL_BITS*CHANNELS*PIXELS_PER_BEAT-1:0]  s_axis_tdata,
+    input  wire                                            s_axis_tvalid,
+    output wire                                            s_axis_tready,
+    input  wire                                            s_axis_tlast,
+    output wire [PIXEL_BITS*CHANNELS-1:0]                  m_axis_tdata,
+    output wire                                            m_axis_tvalid,
+    input  wire                                            m_axis_tready,
+    output reg                                             status_frame_error,
+    output reg  [STATUS_WIDTH-1:0]                         status_error_count
 );
 
-localparam PIX_W = 8 * CHANNELS;
+localparam PIX_W = PIXEL_BITS * CHANNELS;
 localparam BEATS = FRAME_PIXELS / PIXELS_PER_BEAT;
 localparam BEAT_W = BEATS > 1 ? $clog2(BEATS) : 1;
 localparam SUB_W = PIXELS_PER_BEAT > 1 ? $clog2(PIXELS_PER_BEAT) : 1;
@@ -46,6 +48,8 @@ localparam [PIX_CW-1:0] LAST_PIX = LAST_PIX_I[PIX_CW-1:0];
 
 initial begin
     if (CHANNELS < 1) $error("spikeflow_axis_input: CHANNELS must be >= 1");
+    if (PIXEL_BITS < 1) $error("spikeflow_axis_input: PIXEL_BITS must be >= 1");
+    if (STATUS_WIDTH < 1 || STATUS_WIDTH > 64) $error("spikeflow_axis_input: STATUS_WIDTH must be 1..64");
     if (PIXELS_PER_BEAT < 1) $error("spikeflow_axis_input: PIXELS_PER_BEAT must be >= 1");
     if (FRAME_PIXELS < 1 || FRAME_PIXELS % PIXELS_PER_BEAT != 0)
         $error("spikeflow_axis_input: FRAME_PIXELS must be a positive multiple of PIXELS_PER_BEAT");
@@ -81,10 +85,10 @@ always @(posedge clk) begin
         beat_cnt <= 0;
         pix_cnt <= 0;
         status_frame_error <= 1'b0;
-        status_error_count <= 32'd0;
+        status_error_count <= {STATUS_WIDTH{1'b0}};
     end else begin
         status_frame_error <= early || missing;
-        if (early || missing) status_error_count <= status_error_count + 32'd1;
+        if (early || missing) status_error_count <= status_error_count + 1'b1;
         if (out_fire) begin
             pix_cnt <= pix_cnt == LAST_PIX ? {PIX_CW{1'b0}} : pix_cnt + 1'b1;
             if (pix_cnt == LAST_PIX) pad <= 1'b0;

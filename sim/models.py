@@ -1,47 +1,23 @@
-"""Reference models and stream packing for the RTL testbenches; importable without a simulator."""
+"""Reference models of the RTL library modules for the testbenches; importable without a simulator.
+
+Stream packing is not defined here: it is spikeflow.hw.stream's (StreamFormat, pack_fields, unpack_fields).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from spikeflow.hw.stream import StreamFormat, pack_fields, unpack_fields, values_from_payload
 
-def frame_bytes(frame: np.ndarray) -> bytes:
-    """uint8 [C,H,W] -> AXI-Stream payload: raster order, channels interleaved, channel 0 first."""
-    return np.ascontiguousarray(np.asarray(frame, dtype=np.uint8).transpose(1, 2, 0)).tobytes()
-
-
-def output_values(v: np.ndarray) -> np.ndarray:
-    """Head V [K,Gh,Gw] -> the output stream order (positions row-major, channel fastest)."""
-    return np.asarray(v, dtype=np.int64).transpose(1, 2, 0).reshape(-1)
+__all__ = ["padded_frame", "windows", "neuron", "maxpool", "pack_fields", "unpack_fields", "values_from_payload"]
 
 
-def values_from_bytes(data: bytes) -> np.ndarray:
-    """Output stream payload (32-bit little-endian beats) -> int64 values."""
-    return np.frombuffer(bytes(data), dtype="<i4").astype(np.int64)
-
-
-def padded_frame(frame: np.ndarray, beats: int, pixels_per_beat: int) -> np.ndarray:
+def padded_frame(fmt: StreamFormat, frame: np.ndarray, beats: int) -> np.ndarray:
     """What the input adapter makes of a frame cut short after `beats` beats: the rest zero-padded."""
-    c, h, w = frame.shape
-    flat = np.asarray(frame).transpose(1, 2, 0).reshape(h * w, c).copy()
-    flat[beats * pixels_per_beat:] = 0
-    return flat.reshape(h, w, c).transpose(2, 0, 1)
-
-
-def pack(values: np.ndarray, bits: int) -> int:
-    """Unsigned fields (field 0 in the low bits) -> one integer."""
-    out = 0
-    for i, v in enumerate(np.asarray(values).reshape(-1).tolist()):
-        out |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return out
-
-
-def unpack(word: int, bits: int, n: int, signed: bool = False) -> np.ndarray:
-    vals = [(int(word) >> (i * bits)) & ((1 << bits) - 1) for i in range(n)]
-    if signed:
-        vals = [v - (1 << bits) if v >> (bits - 1) else v for v in vals]
-    return np.array(vals, dtype=np.int64)
+    payload = bytearray(fmt.pack_frames(frame))
+    payload[beats * fmt.beat_bytes:] = bytes(len(payload) - beats * fmt.beat_bytes)
+    return fmt.unpack_frames(bytes(payload))[0]
 
 
 def windows(image: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:

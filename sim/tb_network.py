@@ -5,6 +5,7 @@ Configured through the environment (set by tests/rtl/test_rtl_network.py):
   SPIKEFLOW_TB_FRAMES  number of frames per test (default 8)
   SPIKEFLOW_TB_PPB     pixels per input beat (default 1)
   SPIKEFLOW_TB_SEED    random seed (default 1)
+  SPIKEFLOW_TB_FRAME_CYCLES  cycles one frame may take at most (default: generous for the default folding)
   SPIKEFLOW_TB_INPUT   .npy of uint8 frames [N,C,H,W] for test run_frames (skipped without it)
   SPIKEFLOW_TB_OUTPUT  .npy that run_frames writes: the collected int64 values [N, K*Gh*Gw] in stream order
 """
@@ -25,9 +26,10 @@ from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from models import frame_bytes, output_values, padded_frame, values_from_bytes  # noqa: E402
+from models import padded_frame, values_from_payload  # noqa: E402
 
 from spikeflow.golden import run_counts  # noqa: E402
+from spikeflow.hw.stream import StreamFormat  # noqa: E402
 from spikeflow.ir import load_network  # noqa: E402
 
 
@@ -41,10 +43,11 @@ class TB:
         self.ppb = int(os.environ.get("SPIKEFLOW_TB_PPB", "1"))
         self.rng = np.random.default_rng(int(os.environ.get("SPIKEFLOW_TB_SEED", "1")))
         self.rand = random.Random(int(os.environ.get("SPIKEFLOW_TB_SEED", "1")))
-        c, h, w = self.net.input_shape
-        self.frame_beats = h * w // self.ppb
-        k, gh, gw = self.net.output_shape
-        self.out_values = k * gh * gw
+        self.fmt = StreamFormat.of(self.net, self.ppb)
+        self.frame_beats = self.fmt.beats_per_frame
+        self.out_values = self.fmt.values_per_frame
+        default_budget = self.frame_beats * self.ppb * 40 + 20000
+        self.frame_budget = int(os.environ.get("SPIKEFLOW_TB_FRAME_CYCLES", default_budget))
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
@@ -89,17 +92,20 @@ class TB:
         return self.rng.integers(0, 256, size=(n, *self.net.input_shape), dtype=np.uint8)
 
     def expected(self, frames: np.ndarray) -> list[np.ndarray]:
-        return [output_values(v) for v in run_counts(self.net, frames)]
+        return list(self.fmt.pack_values(run_counts(self.net, frames)))
+
+    def payload(self, frame: np.ndarray) -> bytes:
+        return self.fmt.pack_frames(frame)
 
     async def send(self, payload: bytes):
         await self.source.send(AxiStreamFrame(payload))
 
     async def check_outputs(self, expected: list[np.ndarray], timeout_cycles: int | None = None):
         """In-order checker: one TLAST-delimited output frame per expected frame, integers equal."""
-        budget = timeout_cycles or (self.frame_beats * self.ppb * 40 + 20000)
+        budget = timeout_cycles or self.frame_budget
         for i, exp in enumerate(expected):
             frame = await with_timeout(self.sink.recv(), budget * 10, "ns")
-            got = values_from_bytes(frame.tdata)
+            got = values_from_payload(bytes(frame.tdata), self.fmt.out_width)
             assert len(got) == self.out_values, f"frame {i}: {len(got)} values, expected {self.out_values}"
             if not np.array_equal(got, exp):
                 bad = np.flatnonzero(got != exp)
@@ -119,7 +125,7 @@ async def _stream(dut, idle: bool, backpressure: bool):
     tb.set_backpressure(backpressure)
     frames = tb.random_frames(tb.n_frames)
     for f in frames:
-        await tb.send(frame_bytes(f))
+        await tb.send(tb.payload(f))
     await tb.check_outputs(tb.expected(frames))
     await tb.expect_quiet(500)
     assert int(dut.status_error_count.value) == 0 and tb.error_pulses == 0
@@ -153,13 +159,13 @@ async def test_malformed_frames(dut):
     tb.set_backpressure(True)
     good = tb.random_frames(5)
     cut = max(1, tb.frame_beats // 3)
-    short = padded_frame(good[1], cut, tb.ppb)
-    beat_bytes = tb.ppb * tb.net.input_shape[0]
-    await tb.send(frame_bytes(good[0]))
-    await tb.send(frame_bytes(good[1])[:cut * beat_bytes])           # early TLAST
-    await tb.send(frame_bytes(good[2]))
-    await tb.send(frame_bytes(good[3]) + frame_bytes(good[4]))      # good[3] without TLAST
-    await tb.send(frame_bytes(good[0]))
+    short = padded_frame(tb.fmt, good[1], cut)
+    beat_bytes = tb.fmt.beat_bytes
+    await tb.send(tb.payload(good[0]))
+    await tb.send(tb.payload(good[1])[:cut * beat_bytes])           # early TLAST
+    await tb.send(tb.payload(good[2]))
+    await tb.send(tb.payload(good[3]) + tb.payload(good[4]))      # good[3] without TLAST
+    await tb.send(tb.payload(good[0]))
     expected = tb.expected(np.stack([good[0], short, good[2], good[3], good[4], good[0]]))
     await tb.check_outputs(expected)
     await tb.expect_quiet(500)
@@ -173,10 +179,10 @@ async def test_reset_mid_frame(dut):
     tb = TB(dut)
     await tb.reset()
     frames = tb.random_frames(4)
-    await tb.send(frame_bytes(frames[0]))
+    await tb.send(tb.payload(frames[0]))
     await tb.check_outputs(tb.expected(frames[:1]))
-    await tb.send(frame_bytes(frames[1]))
-    await tb.send(frame_bytes(frames[2]))
+    await tb.send(tb.payload(frames[1]))
+    await tb.send(tb.payload(frames[2]))
     # frame 1 is complete inside the pipeline, frame 2 half sent
     while tb.source.count() > 0 or tb.source.active is False:
         await RisingEdge(dut.clk)
@@ -186,7 +192,7 @@ async def test_reset_mid_frame(dut):
     tb.set_idle(True)
     tb.set_backpressure(True)
     for f in frames[1:]:
-        await tb.send(frame_bytes(f))
+        await tb.send(tb.payload(f))
     await tb.check_outputs(tb.expected(frames[1:]))
     await tb.expect_quiet(500)
 
@@ -194,19 +200,18 @@ async def test_reset_mid_frame(dut):
 @cocotb.test(skip="SPIKEFLOW_TB_INPUT" not in os.environ)
 async def run_frames(dut):
     """Given frames with random idle cycles and back-pressure; saves every output value it collects
-    (spikeflow.rtl.run_cocotb_network compares them with the golden model, not this test)."""
+    (spikeflow.backends.rtl.run_cocotb_network compares them with the golden model, not this test)."""
     tb = TB(dut)
     await tb.reset()
     tb.set_idle(True)
     tb.set_backpressure(True)
     frames = np.load(os.environ["SPIKEFLOW_TB_INPUT"])
     for f in frames:
-        await tb.send(frame_bytes(f))
-    budget = tb.frame_beats * tb.ppb * 40 + 20000
+        await tb.send(tb.payload(f))
     collected = []
     for i in range(len(frames)):
-        frame = await with_timeout(tb.sink.recv(), budget * 10, "ns")
-        got = values_from_bytes(frame.tdata)
+        frame = await with_timeout(tb.sink.recv(), tb.frame_budget * 10, "ns")
+        got = values_from_payload(bytes(frame.tdata), tb.fmt.out_width)
         assert len(got) == tb.out_values, f"frame {i}: {len(got)} values, expected {tb.out_values}"
         collected.append(got)
     np.save(os.environ["SPIKEFLOW_TB_OUTPUT"], np.stack(collected).astype(np.int64))

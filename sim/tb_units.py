@@ -103,14 +103,15 @@ async def test_unit(dut):
         expected = []
         for img in imgs:
             for win in models.windows(img, p["KERNEL"], p["STRIDE"], p["PADDING"]):
-                expected.append(models.pack(win, c_bits))
+                expected.append(models.pack_fields(win, c_bits))
         await _words_test(dut, words_in, expected)
     elif unit == "maxpool":
         ch, bits = p["CHANNELS"], p["BITS"]
         imgs = rng.integers(0, 1 << bits, size=(3, ch, p["IN_H"], p["IN_W"]))
-        words_in = [models.pack(img[:, y, x], bits) for img in imgs for y in range(p["IN_H"])
+        words_in = [models.pack_fields(img[:, y, x], bits) for img in imgs for y in range(p["IN_H"])
                     for x in range(p["IN_W"])]
-        expected = [models.pack(px, bits) for img in imgs for px in models.maxpool(img, p["KERNEL"], p["STRIDE"])]
+        expected = [models.pack_fields(px, bits) for img in imgs
+                    for px in models.maxpool(img, p["KERNEL"], p["STRIDE"])]
         await _words_test(dut, words_in, expected)
     elif unit == "neuron":
         data = np.load(os.environ["SPIKEFLOW_NEURON_NPZ"])
@@ -118,8 +119,8 @@ async def test_unit(dut):
         thr = data["thresholds"] if p["FIRE"] else None
         ref = models.neuron(win, w, b, thr)
         ob = p["OUT_BITS"] if p["FIRE"] else p["ACC_BITS"]
-        words_in = [models.pack(x, p["IN_BITS"]) for x in win]
-        expected = [models.pack(r, ob) for r in ref]
+        words_in = [models.pack_fields(x, p["IN_BITS"]) for x in win]
+        expected = [models.pack_fields(r, ob) for r in ref]
         await _words_test(dut, words_in, expected)
     elif unit == "fifo":
         words = [int(v) for v in rng.integers(0, 1 << p["DATA_WIDTH"], size=300)]
@@ -130,30 +131,34 @@ async def test_unit(dut):
         await tb.reset()
         tb.sink.set_pause_generator(itertools.cycle([tb.rand.random() < 0.4 for _ in range(101)]))
         vals = rng.integers(-(1 << (vb - 1)), 1 << (vb - 1), size=(2, fp, k))
-        words = [models.pack(px, vb) for fr in vals for px in fr]
+        words = [models.pack_fields(px, vb) for fr in vals for px in fr]
         dut.s_axis_tvalid.value = 0
         drv = cocotb.start_soon(tb.drive_words(words))
         for fr in vals:
             frame = await with_timeout(tb.sink.recv(), 100000, "ns")
-            assert np.array_equal(models.values_from_bytes(frame.tdata), fr.reshape(-1))
+            assert np.array_equal(models.values_from_payload(bytes(frame.tdata)), fr.reshape(-1))
         await drv
-    elif unit != "axis_input":  # the input adapter has its own test below
-        raise AssertionError(f"unknown unit {unit}")
+    else:  # the input adapter has its own test, test_axis_input_frames
+        raise AssertionError(f"test_unit has no model of unit {unit!r}")
 
 
 @cocotb.test()
 async def test_axis_input_frames(dut):
-    """Input adapter: serialisation, early and missing TLAST handling."""
-    if os.environ["SPIKEFLOW_UNIT"] != "axis_input":
-        return
+    """Input adapter: serialisation, early and missing TLAST handling (the runner selects this test for the
+    axis_input unit only)."""
+    assert os.environ["SPIKEFLOW_UNIT"] == "axis_input", "test_axis_input_frames runs on spikeflow_axis_input"
     p = json.loads(os.environ["SPIKEFLOW_PARAMS"])
     c, ppb, fp = p["CHANNELS"], p["PIXELS_PER_BEAT"], p["FRAME_PIXELS"]
+    pixel_bits = p.get("PIXEL_BITS", 8)
+    assert (c * pixel_bits) % 8 == 0, "the test drives whole bytes per pixel"
+    pixel_bytes = c * pixel_bits // 8
     tb = UnitTB(dut, axis_in=True, axis_out=True)
     await tb.reset()
     tb.pauses()
     rng = np.random.default_rng(9)
-    frames = [rng.integers(0, 256, size=fp * c, dtype=np.uint8).tobytes() for _ in range(4)]
-    beat = ppb * c
+    frames = [rng.integers(0, 256, size=fp * pixel_bytes, dtype=np.uint8).tobytes() for _ in range(4)]
+    beat = ppb * pixel_bytes
+    c = pixel_bytes  # bytes per pixel, below
     cut = (fp // ppb) // 2
     await tb.source.send(AxiStreamFrame(frames[0]))
     await tb.source.send(AxiStreamFrame(frames[1][:cut * beat]))        # early TLAST -> padded
@@ -165,4 +170,5 @@ async def test_axis_input_frames(dut):
         f = await with_timeout(tb.sink.recv(), 1000000, "ns")
         got += bytes(f.tdata)
     assert bytes(got) == expected
+    assert len(dut.status_error_count) == p.get("STATUS_WIDTH", 32)
     assert int(dut.status_error_count.value) == 2

@@ -1,4 +1,5 @@
-"""The spikeflow command line: train, eval, export, convert, verify and the demo flow."""
+"""The spikeflow command line: train and eval a detector; build a build folder step by step (build), or run one
+stage of it (export, convert, verify, sim)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from spikeflow.errors import SpikeflowError
 
 
 def _train(args: argparse.Namespace) -> None:
-    from spikeflow.config import load_config
-    from spikeflow.train import train
+    from spikeflow.frontend.config import load_config
+    from spikeflow.frontend.train import train
 
     cfg = load_config(args.config)
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
@@ -24,44 +25,83 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from spikeflow.flow import evaluate_checkpoint
+    from spikeflow.frontend.evaluate import evaluate_checkpoint
 
     evaluate_checkpoint(args.checkpoint, data=args.data, image=args.image)
 
 
-def _export(args: argparse.Namespace) -> None:
-    from spikeflow.flow import export_checkpoint
+def _build(args: argparse.Namespace) -> None:
+    from spikeflow.flow.config import load_build_config
 
-    export_checkpoint(args.checkpoint, args.out, data=args.data)
+    cfg = _overrides(load_build_config(args.config), args)
+    _run(args.build, cfg, args.first, args.last, config_path=args.config)
+
+
+def _overrides(cfg, args: argparse.Namespace):
+    from spikeflow.hw.boards import Board
+
+    board = Board.parse(args.board, "--board") if getattr(args, "board", None) else None
+    return cfg.with_overrides(frames=getattr(args, "frames", None), board=board,
+                              clock_mhz=getattr(args, "clock_mhz", None))
+
+
+def _run(build: str, cfg, first: str | None = None, last: str | None = None, config_path: str | None = None) -> None:
+    from spikeflow.flow.runner import run_build
+
+    run_build(build, cfg, first, last, config_path=config_path or f"{build}/build.yaml")
+    _check_verified(build)
+
+
+def _check_verified(build: str) -> None:
+    """A mismatch in any stage the build verified is an error (exit code 2)."""
+    from spikeflow.flow.report import read_report
+
+    stages = read_report(build, "verify").get("stages", {})
+    bad = [name for name, s in stages.items() if s.get("mismatches", 0)]
+    if bad:
+        raise SpikeflowError(f"verification found mismatches in: {', '.join(bad)} (see {build}/report/verify.json)")
+
+
+def _existing_config(build: str, **model: str | None):
+    """The build's saved build.yaml, with the model source replaced when one is given; or a new config."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from spikeflow.flow.config import ModelSource, build_config_from_dict, load_build_config
+
+    saved = Path(build) / "build.yaml"
+    source = {k: v for k, v in model.items() if v}
+    if saved.is_file():
+        cfg = load_build_config(saved)
+        for kind, path in source.items():
+            cfg = replace(cfg, model=ModelSource(kind, Path(path).resolve()))  # type: ignore[arg-type]
+        return cfg
+    if not source:
+        raise SpikeflowError(f"{build} has no build.yaml: give a model (--checkpoint or --qonnx) or run "
+                             f"'spikeflow build {build} --config BUILD.yaml'")
+    return build_config_from_dict({"model": source}, source="command line")
+
+
+def _export(args: argparse.Namespace) -> None:
+    cfg = _existing_config(args.build, checkpoint=args.checkpoint).with_overrides(data=args.data, frames=args.frames)
+    _run(args.build, cfg.with_overrides(steps=("export",)))
 
 
 def _convert(args: argparse.Namespace) -> None:
-    from spikeflow.flow import convert_model
-
-    convert_model(args.model, args.out)
+    cfg = _existing_config(args.build, qonnx=args.qonnx).with_overrides(data=args.data)
+    steps = ("export", "convert") if args.qonnx else ("convert",)
+    _run(args.build, cfg.with_overrides(steps=steps))
 
 
 def _verify(args: argparse.Namespace) -> None:
-    from spikeflow.flow import verify_build
-
-    verify_build(args.build, frames=args.frames, stages=args.stages)
+    cfg = _existing_config(args.build).with_overrides(frames=args.frames)
+    _run(args.build, cfg.with_overrides(steps=("frames", "verify")))
 
 
 def _sim(args: argparse.Namespace) -> None:
-    from spikeflow.flow import prepare_build
-    from spikeflow.hardware import simulate_build
-
-    prepare_build(args.build, args.checkpoint)
-    results = simulate_build(args.build, frames=args.frames, cocotb=not args.no_cocotb, board=args.board)
-    bad = [r.stage for r in results.values() if not r.passed]
-    if bad:
-        raise SpikeflowError("RTL does not match the golden model in: " + ", ".join(bad))
-
-
-def _demo(args: argparse.Namespace) -> None:
-    from spikeflow.flow import run_demo
-
-    run_demo(args.config, args.out, checkpoint=args.checkpoint, frames=args.frames)
+    cfg = _overrides(_existing_config(args.build), args)
+    steps = ("frames", "fold", "rtl", "rtlsim") + (() if args.no_cocotb else ("cocotb",)) + ("report",)
+    _run(args.build, cfg.with_overrides(steps=steps))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,39 +124,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", help="PNG to write with predicted boxes")
     p.set_defaults(func=_eval)
 
-    p = sub.add_parser("export", help="export a checkpoint to QONNX and check it with execute_onnx")
-    p.add_argument("checkpoint")
-    p.add_argument("--out", required=True, help="PATH.onnx (its folder becomes the build directory)")
-    p.add_argument("--data", help="dataset whose validation images check the export")
+    p = sub.add_parser("build", help="run a build's steps (export, frames, convert, verify, fold, rtl, rtlsim, ...)")
+    p.add_argument("build", help="build folder, e.g. build/demo")
+    p.add_argument("--config", required=True, help="build config YAML (model/builds/*.yaml)")
+    p.add_argument("--from", dest="first", metavar="STEP", help="first step to run (default: the first)")
+    p.add_argument("--to", dest="last", metavar="STEP", help="last step to run (default: the last)")
+    _common_options(p)
+    p.set_defaults(func=_build)
+
+    p = sub.add_parser("export", help="export a checkpoint to QONNX in a build folder (step export)")
+    p.add_argument("build", help="build folder")
+    p.add_argument("--checkpoint", help="checkpoint (default: the build's)")
+    p.add_argument("--data", help="dataset whose validation frames check the export")
+    p.add_argument("--frames", type=int, help="frames for the export check")
     p.set_defaults(func=_export)
 
-    p = sub.add_parser("convert", help="convert a QONNX model to the FewdIF IR")
-    p.add_argument("model", help="MODEL.onnx written by 'spikeflow export'")
-    p.add_argument("--out", required=True, help="build directory (the IR goes to OUT/ir/)")
+    p = sub.add_parser("convert", help="convert the build's QONNX model to the FewdIF IR (step convert)")
+    p.add_argument("build", help="build folder")
+    p.add_argument("--qonnx", help="a QONNX model to import first (step export of a QONNX source)")
+    p.add_argument("--data", help="dataset or folder of images for the verification frames")
     p.set_defaults(func=_convert)
 
-    p = sub.add_parser("verify", help="compare every stage of a build on validation frames")
-    p.add_argument("build", help="build directory, e.g. build/demo")
-    p.add_argument("--frames", type=int, default=64)
-    p.add_argument("--stages", nargs="*", help="stages to run (default: all available)")
+    p = sub.add_parser("verify", help="golden model against QONNX on the build's frames (steps frames, verify)")
+    p.add_argument("build", help="build folder")
+    p.add_argument("--frames", type=int, help="number of verification frames")
     p.set_defaults(func=_verify)
 
-    p = sub.add_parser("sim", help="generate the RTL of a build, simulate it against the golden model")
-    p.add_argument("build", nargs="?", default="build/demo")
-    p.add_argument("--checkpoint", default="model/tiny.pt",
-                   help="checkpoint to export and convert when the build has no IR yet")
-    p.add_argument("--frames", type=int, default=32)
-    p.add_argument("--board", default="zcu104", help="target board for the clock assumption (zcu104, pynq-z2, u250)")
+    p = sub.add_parser("sim", help="RTL of a build against the golden model (steps frames, fold, rtl, rtlsim, "
+                                   "cocotb, report)")
+    p.add_argument("build", help="build folder")
+    _common_options(p)
     p.add_argument("--no-cocotb", action="store_true", help="only the fast Verilator harness")
     p.set_defaults(func=_sim)
-
-    p = sub.add_parser("demo", help="the whole flow on the built-in default: train, export, convert, verify")
-    p.add_argument("--config", default="model/configs/tiny.yaml")
-    p.add_argument("--out", default="build/demo")
-    p.add_argument("--checkpoint", help="skip training and use this checkpoint")
-    p.add_argument("--frames", type=int, default=64)
-    p.set_defaults(func=_demo)
     return parser
+
+
+def _common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--frames", type=int, help="override the config's number of verification frames")
+    p.add_argument("--board", help="override the config's board (pynq-z2, zcu104, u50, u250)")
+    p.add_argument("--clock-mhz", type=float, help="override the config's clock")
 
 
 def main(argv: list[str] | None = None) -> int:

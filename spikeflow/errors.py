@@ -39,3 +39,11 @@ class FrameError(SpikeflowError):
 
 class ToolMissingError(SpikeflowError):
     """An external tool (verilator, yosys, g++, vivado) is not installed."""
+
+
+class HardwareSourcesError(SpikeflowError):
+    """The hardware source folders (rtl/, sim/) of a spikeflow checkout cannot be found."""
+
+
+class StepError(SpikeflowError):
+    """A build step cannot run: its inputs are missing (the message names the step that makes them)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from spikeflow.config import LayerSpec, ModelConfig, TrainSpec
-from spikeflow.model import QuantDetector
-from spikeflow.model.blocks import FoldedConvBNReLU
+from spikeflow.frontend.config import LayerSpec, ModelConfig, TrainSpec
+from spikeflow.frontend.model import QuantDetector
+from spikeflow.frontend.model.blocks import FoldedConvBNReLU
 
 
 def small_config(input_size: int = 16, channels: tuple[int, ...] = (4, 8), kernels: tuple[int, ...] | None = None,

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spikeflow.model import QuantDetector
-from spikeflow.model.blocks import FoldedConvBNReLU
+from spikeflow.frontend.model import QuantDetector
+from spikeflow.frontend.model.blocks import FoldedConvBNReLU
 
 DEFAULT_PERCENTILE = 99.9
 

@@ -19,14 +19,14 @@ import torch
 
 from spikeflow.baseline.fewdif_torch import FewdIFTorch
 from spikeflow.baseline.ratecoded import DEFAULT_PERCENTILE, RateCodedSNN, ann_forward, convert_detector, float_layers
-from spikeflow.checkpoint import load_detector
-from spikeflow.data.loader import PIXEL_SCALE, build_dataset
+from spikeflow.data.loader import build_dataset
 from spikeflow.errors import SpikeflowError
-from spikeflow.evaluate import evaluate_outputs
+from spikeflow.flow.report import write_report
+from spikeflow.frontend.checkpoint import load_detector
+from spikeflow.frontend.evaluate import evaluate_outputs
 from spikeflow.golden import run_counts
 from spikeflow.golden.count import dequantize
-from spikeflow.ir import load_network
-from spikeflow.report import write_report
+from spikeflow.ir import PIXEL_SCALE, load_network
 
 TIMESTEPS = (8, 16, 32, 64, 128, 256, 512)
 
@@ -75,7 +75,7 @@ def calibration_images(model, data: str | None, count: int) -> torch.Tensor:
     dataset = build_dataset(None if data in (None, "synthetic") else data, "train", cfg.input_size,
                             synthetic_count=max(count, cfg.train.train_images), seed=cfg.train.seed)
     images = np.stack([dataset[i].image for i in range(min(count, len(dataset)))])
-    return torch.from_numpy(images).float() / PIXEL_SCALE
+    return torch.from_numpy(images).float() * PIXEL_SCALE
 
 
 def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, frames: int = 128,
@@ -88,18 +88,24 @@ def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, fra
     The conventional conversion starts from a float-trained ANN: `float_checkpoint` (the float.pt that training
     writes at the end of its float phase); without it, the float path of `checkpoint` itself.
     """
-    from spikeflow.flow import validation_frames
+    from spikeflow.flow.builddir import BuildDir
+    from spikeflow.flow.config import BuildConfig, ModelSource
+    from spikeflow.flow.runner import run_build
 
     dev = pick_device(str(device)) if not isinstance(device, torch.device) else device
     model, doc = load_detector(checkpoint)
-    from spikeflow.flow import prepare_build
-
-    build = prepare_build(Path(build_dir) if build_dir else Path("build") / Path(checkpoint).stem, checkpoint)
+    build = BuildDir(Path(build_dir) if build_dir else Path("build") / Path(checkpoint).stem)
+    if not build.ir_json.is_file():
+        print(f"{build.root} has no FewdIF IR yet: running its export and convert steps on {checkpoint}")
+        run_build(build.root, BuildConfig(ModelSource("checkpoint", Path(checkpoint).resolve()),
+                                          steps=("export", "convert")))
     net = load_network(build.ir)
     data = doc.get("data")
-    if build.flow_json.is_file():
-        data = build.read_flow().get("data", data)
-    images, samples = validation_frames(model, data, frames)
+    cfg = model.cfg
+    dataset = build_dataset(None if data in (None, "synthetic") else data, "val", cfg.input_size,
+                            synthetic_count=cfg.train.val_images, seed=cfg.train.seed)
+    samples = [dataset[i] for i in range(min(frames, len(dataset)))]
+    images = np.stack([s.image for s in samples]) if samples else np.zeros((0,))
     if len(images) == 0:
         raise SpikeflowError("no validation frames to evaluate on")
     spec = model.head_spec
@@ -117,7 +123,7 @@ def run_speedup(checkpoint: str | Path, build_dir: str | Path | None = None, fra
     # The conventional rate-coded SNN, read out at every T in one simulation per batch.
     ann = load_detector(float_checkpoint)[0] if float_checkpoint else model
     snn: RateCodedSNN = convert_detector(ann, calibration_images(ann, data, calibration), percentile).to(dev)
-    analog_batches = [b.float() / PIXEL_SCALE for b in pixel_batches]
+    analog_batches = [b.float() * PIXEL_SCALE for b in pixel_batches]
     outs: dict[int, list[torch.Tensor]] = {t: [] for t in ts}
     ann_outs = []
     layers, head = float_layers(ann)

@@ -23,9 +23,7 @@ from spikeflow.convert.passes import (
 )
 from spikeflow.convert.thresholds import channel_thresholds
 from spikeflow.errors import ConversionError
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork, Layer
-
-PIXEL_SCALE = 2.0**-8
+from spikeflow.ir import PIXEL_BITS, PIXEL_SCALE, FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork, IRMeta, Layer
 
 
 def quant_integers(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.ndarray, int, bool]:
@@ -85,7 +83,7 @@ def lower(model: ModelWrapper, name: str) -> FewdIFNetwork:
     if node is None or node.op_type != "Quant" or model.get_initializer(node.input[0]) is not None:
         raise ConversionError(f"graph input '{in_name}' must go straight into an 8-bit unsigned input Quant node")
     s_in, bits = act_quant(model, node)
-    if bits != 8 or s_in != PIXEL_SCALE:
+    if bits != PIXEL_BITS or s_in != PIXEL_SCALE:
         raise fail(node, f"input quantizer must be unsigned 8-bit at scale 2^-8 (pixels/256), got {bits} bits at "
                          f"scale {s_in}")
     tensor = node.output[0]
@@ -156,7 +154,7 @@ def lower(model: ModelWrapper, name: str) -> FewdIFNetwork:
         raise ConversionError("the network has no quantized ReLU layer")
     po2 = all(_is_po2(v) for layer in layers if layer.kind == "head" for v in layer.out_scale)
     net = FewdIFNetwork(name=name, input_shape=in_shape, act_bits=act_bits, layers=layers,
-                        meta={"input_scale": s_in, "power_of_two_scales": po2})
+                        meta=IRMeta(input_scale=s_in, power_of_two_scales=po2))
     net.validate()
     return net
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from spikeflow.data.coco import CocoDataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.data.synthetic import SyntheticDetection
 from spikeflow.data.yolo import YoloDataset
 from spikeflow.errors import DatasetError
+from spikeflow.ir import PIXEL_SCALE
+
+if TYPE_CHECKING:
+    import torch
 
 SYNTHETIC_COUNT = 2000
-PIXEL_SCALE = 256.0  # the 8-bit input quantizer has scale 2^-8, so pixel / 256 is exact
 
 
 def build_dataset(
@@ -40,11 +43,14 @@ def build_dataset(
 
 
 def collate(samples: list[Sample]) -> tuple[torch.Tensor, list[Sample]]:
-    """Stack images as float32 pixel / 256 of shape [B, 3, H, W]; the samples carry the targets."""
+    """Stack images as float32 pixel * PIXEL_SCALE (pixel / 256, exact) of shape [B, 3, H, W]; the samples carry
+    the targets."""
+    import torch  # here, so that reading datasets needs no torch
+
     if not samples:
         raise ValueError("collate needs at least one sample")
     images = torch.from_numpy(np.stack([s.image for s in samples]))
-    return images.to(torch.float32) / PIXEL_SCALE, samples
+    return images.to(torch.float32) * PIXEL_SCALE, samples
 
 
 class SampleLoader:

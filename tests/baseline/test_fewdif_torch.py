@@ -5,7 +5,7 @@ import torch
 from spikeflow.baseline.fewdif_torch import FewdIFTorch
 from spikeflow.golden import run_counts
 from spikeflow.golden.ops import conv2d_int, magnitude_bound, maxpool_int
-from spikeflow.random_network import random_network
+from spikeflow.ir.random import random_network
 
 
 @pytest.mark.parametrize(("seed", "act_bits", "kernel", "weight_bits"),

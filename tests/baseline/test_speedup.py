@@ -1,8 +1,8 @@
 import json
 
 from spikeflow.baseline.speedup import run_speedup
-from spikeflow.checkpoint import save_checkpoint
 from spikeflow.data.synthetic import NAMES
+from spikeflow.frontend.checkpoint import save_checkpoint
 from tests.factories import randomized_detector, small_config
 
 

@@ -12,7 +12,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from spikeflow.convert import convert_qonnx
 from spikeflow.errors import ConversionError
-from spikeflow.export import export_detector
+from spikeflow.frontend.export import export_detector
 from tests.factories import randomized_detector, small_config
 
 

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spikeflow.convert import convert_qonnx
-from spikeflow.export import export_detector, run_qonnx
+from spikeflow.frontend.export import export_detector
 from spikeflow.golden import run_counts, run_spikes
 from spikeflow.golden.count import dequantize
+from spikeflow.verify.qonnx_exec import run_qonnx
 from tests.factories import random_frames, randomized_detector, small_config
 
 

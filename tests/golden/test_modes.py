@@ -5,7 +5,7 @@ from spikeflow.errors import FrameError
 from spikeflow.golden import run_counts, run_spikes
 from spikeflow.golden.count import fire_counts
 from spikeflow.golden.spike import fire_trains
-from spikeflow.random_network import random_network
+from spikeflow.ir.random import random_network
 
 
 @pytest.mark.parametrize("act_bits", [1, 2, 3])

@@ -1,0 +1,268 @@
+"""Generate the streaming RTL of a FewdIF network: a top module from a Jinja2 template, ROM images, a file list.
+
+The hand-written library in `rtl/` holds the building blocks; this module only computes parameters, lays
+out weights/biases/thresholds in the word order the neuron unit reads them, and writes the top level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from spikeflow.errors import ConfigError
+from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding
+from spikeflow.hw.sources import hardware_folder
+from spikeflow.hw.stream import StreamFormat, pack_fields
+from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LIB_MODULES = ("spikeflow_rom", "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window",
+               "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool", "spikeflow_axis_output")
+TOP = "spikeflow_top"
+MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
+
+
+@dataclass
+class RtlBuild:
+    """What generate_rtl wrote: the top module name, every source (library + generated) and the file list."""
+
+    name: str
+    out_dir: Path
+    top: str
+    sources: list[Path]
+    filelist: Path
+    stream: StreamFormat
+    folding: Folding
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.stream.input_shape
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return self.stream.output_shape
+
+    @property
+    def pixels_per_beat(self) -> int:
+        return self.stream.pixels_per_beat
+
+    def mem_dir_define(self) -> str:
+        """Verilator argument that points the ROM images at out_dir, for simulating from another folder.
+
+        The top reads its `.mem` images as `SPIKEFLOW_MEM_DIR` + bare file name, `SPIKEFLOW_MEM_DIR`
+        defaulting to "./": simulate from out_dir, add the images to the Vivado project, or define it.
+        """
+        return f'-D{MEM_DIR_MACRO}="{self.out_dir.as_posix()}/"'
+
+
+def _to_unsigned(values: np.ndarray, bits: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if values.size and (values.min() < lo or values.max() > hi):
+        raise ConfigError(f"value out of the signed {bits}-bit range [{lo}, {hi}]")
+    return values & ((1 << bits) - 1)
+
+
+def _pack_words(fields_: np.ndarray, bits: int) -> list[str]:
+    """fields_ [words, n] of unsigned ints (field 0 in the low bits) -> hex words."""
+    digits = max(1, (fields_.shape[1] * bits + 3) // 4)
+    return [f"{pack_fields(row, bits):0{digits}x}" for row in fields_]
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write text unless the file already holds it, so unchanged outputs keep their time stamps (and the
+    Verilator builds that depend on them stay valid)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    path.write_text(text)
+
+
+def _write_mem(path: Path, words: list[str], what: str) -> None:
+    _write_if_changed(path, f"// {what}\n" + "\n".join(words) + "\n")
+
+
+def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) -> dict[str, Path]:
+    """Write weight/bias/threshold ROM images in the order spikeflow_neuron reads them."""
+    k, c, kk = layer.out_channels, layer.in_shape[0], layer.kernel
+    # window element e = (i*kk + j)*C + c  (window position major, channel minor)
+    w = np.asarray(layer.weights).transpose(0, 2, 3, 1).reshape(k, kk * kk * c)
+    n = w.shape[1]
+    nf, sf = k // f.pe, n // f.simd
+    # offset binary: field = W + 2^(b-1) (unsigned), which the neuron unit decodes with one subtraction
+    wu = _to_unsigned(w, layer.weight_bits) ^ (1 << (layer.weight_bits - 1))
+    # word nf*SF + sf holds W[nf*PE+pe][sf*SIMD+s] at field pe*SIMD+s
+    words = wu.reshape(nf, f.pe, sf, f.simd).transpose(0, 2, 1, 3).reshape(nf * sf, f.pe * f.simd)
+    paths = {"weights": out_dir / f"{layer.name}_weights.mem", "bias": out_dir / f"{layer.name}_bias.mem"}
+    _write_mem(paths["weights"], _pack_words(words, layer.weight_bits),
+               f"{layer.name}: weights, {nf * sf} words of PE={f.pe} x SIMD={f.simd} x {layer.weight_bits} bits "
+               f"(offset binary: W + {1 << (layer.weight_bits - 1)})")
+    bias = _to_unsigned(layer.bias, layer.acc_bits).reshape(nf, f.pe)
+    _write_mem(paths["bias"], _pack_words(bias, layer.acc_bits),
+               f"{layer.name}: bias, {nf} words of PE={f.pe} x {layer.acc_bits} bits")
+    if isinstance(layer, FewdIFConv):
+        t = layer.thresholds.shape[1]
+        thr = _to_unsigned(layer.thresholds, layer.acc_bits).reshape(nf, f.pe * t)
+        paths["thresholds"] = out_dir / f"{layer.name}_thresholds.mem"
+        _write_mem(paths["thresholds"], _pack_words(thr, layer.acc_bits),
+                   f"{layer.name}: thresholds, {nf} words of PE={f.pe} x T={t} x {layer.acc_bits} bits")
+    return paths
+
+
+def _fifo_depth(row_positions: int) -> int:
+    """Depth of the FIFO after a stage whose output rows hold `row_positions` positions.
+
+    Rule: two output rows, rounded up to a power of two (the FIFO's pointers wrap), at least 4 and at most 1024.
+    Why two rows: the next stage's window generator walks its *padded* raster one position per cycle and takes
+    no input while it steps through padding, at the end of a frame (bottom padding row) and at the start of the
+    next (top padding row). Two rows of slack let the producer run through both without stalling, so the
+    stages stay decoupled and the slowest stage alone sets the frame interval. A smaller FIFO is still correct
+    (the producer stalls on ready); only throughput would suffer. Past 1024 entries the cost in BRAM outweighs
+    the rare stall.
+    """
+    depth = 4
+    while depth < 2 * row_positions:
+        depth *= 2
+    return min(depth, 1024)
+
+
+@dataclass
+class _Stream:
+    name: str
+    width: int
+
+
+@dataclass
+class _Instance:
+    module: str
+    name: str
+    params: list[tuple[str, str]]
+    s: str
+    m: str
+    comment: str
+
+
+def _mem_param(path: Path) -> str:
+    """A ROM image parameter relative to the generated folder (see RtlBuild.mem_dir_define)."""
+    return f'{{`{MEM_DIR_MACRO}, "{path.name}"}}'
+
+
+def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFormat,
+                source: str) -> dict[str, Any]:
+    act = net.act_bits
+    streams: list[_Stream] = [_Stream("in_pix", fmt.pixel_bits * fmt.channels)]
+    insts: list[_Instance] = []
+    pix_bits = fmt.pixel_bits
+
+    def add(module: str, name: str, params: dict[str, Any], width: int, comment: str) -> None:
+        out = _Stream(f"{name}_out", width)
+        insts.append(_Instance(module, f"u_{name}", [(k, str(v)) for k, v in params.items()],
+                               streams[-1].name, out.name, comment))
+        streams.append(out)
+
+    for layer in net.layers:
+        lc, lh, lw = layer.in_shape
+        if isinstance(layer, FewdIFMaxPool):
+            oc, oh, ow = layer.out_shape
+            add("spikeflow_maxpool", layer.name, {"CHANNELS": lc, "BITS": act, "IN_H": lh, "IN_W": lw,
+                                                  "KERNEL": layer.kernel, "STRIDE": layer.stride},
+                oc * act, f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}")
+            add("spikeflow_axis_fifo", f"{layer.name}_fifo",
+                {"DATA_WIDTH": oc * act, "DEPTH": _fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
+            continue
+        f = fold[layer.name]
+        kk = layer.kernel
+        n = lc * kk * kk
+        in_bits = fmt.pixel_bits if layer.in_kind == "pixels" else pix_bits
+        add("spikeflow_window", f"{layer.name}_win",
+            {"PIX_W": lc * in_bits, "IN_H": lh, "IN_W": lw, "KERNEL": kk, "STRIDE": layer.stride,
+             "PADDING": layer.padding}, n * in_bits,
+            f"{layer.name}: {kk}x{kk} windows, stride {layer.stride}, padding {layer.padding}")
+        common = {"N_IN": n, "IN_BITS": in_bits, "IN_KIND": 0 if layer.in_kind == "pixels" else 1,
+                  "IN_MAX": layer.in_max, "OUT_CH": layer.out_channels, "PE": f.pe, "SIMD": f.simd,
+                  "TIME_PARALLEL": int(f.time_parallel), "WEIGHT_BITS": layer.weight_bits,
+                  "ACC_BITS": layer.acc_bits}
+        mems = _layer_mems(layer, f, mem_dir)
+        desc = (f"{layer.name}: PE={f.pe} SIMD={f.simd} TIME_PARALLEL={int(f.time_parallel)}, "
+                f"{cycles_per_window(layer, f)} cycles per window")
+        oc, oh, ow = layer.out_shape
+        if isinstance(layer, FewdIFConv):
+            params = dict(common, FIRE=1, THRESHOLDS=layer.thresholds.shape[1], OUT_BITS=act,
+                          WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]),
+                          THRESH_FILE=_mem_param(mems["thresholds"]))
+            add("spikeflow_neuron", layer.name, params, oc * act, desc)
+            add("spikeflow_axis_fifo", f"{layer.name}_fifo",
+                {"DATA_WIDTH": oc * act, "DEPTH": _fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
+            pix_bits = act
+        else:
+            params = dict(common, WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]))
+            add("spikeflow_head", layer.name, params, oc * layer.acc_bits, desc)
+    return {
+        "source": source,
+        "mem_dir_macro": MEM_DIR_MACRO,
+        "name": net.name,
+        "stream": fmt,
+        "head_stream": streams[-1].name,
+        "streams": streams, "instances": insts,
+    }
+
+
+def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Mapping[str, Any] | None = None,
+                 pixels_per_beat: int | None = None, source: str | None = None) -> RtlBuild:
+    """Write `spikeflow_top.v`, ROM images and `filelist.f` for `net` into out_dir (e.g. build/<name>/rtl).
+
+    The folder is relocatable: `filelist.f` lists paths relative to it (use `verilator -F`), and the top
+    names its ROM images relative to it (macro `SPIKEFLOW_MEM_DIR`, default "./").
+
+    folding is a Folding (spikeflow.hw.folding, as read from folding.json), or a map from conv/head layer names to
+    LayerFolding (or dicts with pe, simd, time_parallel); layers not named get default_folding's choice.
+    pixels_per_beat, when given, overrides the folding's. The library modules are copied next to the top so the
+    folder is self-contained.
+    """
+    net.validate()
+    fold = resolve_folding(net, folding)
+    if pixels_per_beat is not None:
+        fold = resolve_folding(net, Folding(fold.layers, pixels_per_beat))
+    fmt = StreamFormat.of(net, fold.pixels_per_beat)
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    view = _build_view(net, fold, out_dir, fmt, source or f"network {net.name!r}")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    top = out_dir / f"{TOP}.v"
+    _write_if_changed(top, env.get_template(f"{TOP}.v.j2").render(**view))
+    lib_dir = out_dir / "lib"
+    lib_dir.mkdir(exist_ok=True)
+    library = hardware_folder("rtl")
+    sources = []
+    for mod in LIB_MODULES:
+        dst = lib_dir / f"{mod}.v"
+        _write_if_changed(dst, (library / f"{mod}.v").read_text())
+        sources.append(dst)
+    sources.append(top)
+    filelist = out_dir / "filelist.f"
+    _write_if_changed(filelist, "".join(f"{p.relative_to(out_dir).as_posix()}\n" for p in sources))
+    _write_if_changed(out_dir / "folding.json", fold.to_json())  # the folding this RTL was made with
+    return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist, stream=fmt,
+                    folding=fold)
+
+
+
+def load_rtl(out_dir: str | Path, net: FewdIFNetwork) -> RtlBuild:
+    """The RtlBuild of a folder generate_rtl wrote (from its filelist.f and folding.json), for simulating it
+    without generating it again."""
+    from spikeflow.errors import StepError
+    from spikeflow.hw.folding import load_folding
+
+    out_dir = Path(out_dir).resolve()
+    filelist = out_dir / "filelist.f"
+    if not filelist.is_file() or not (out_dir / f"{TOP}.v").is_file():
+        raise StepError(f"{out_dir} holds no generated RTL (filelist.f, {TOP}.v): the rtl step writes it")
+    fold = resolve_folding(net, load_folding(out_dir / "folding.json"), where=str(out_dir / "folding.json"))
+    sources = [out_dir / line.strip() for line in filelist.read_text().splitlines() if line.strip()]
+    return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist,
+                    stream=StreamFormat.of(net, fold.pixels_per_beat), folding=fold)

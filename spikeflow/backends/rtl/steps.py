@@ -1,0 +1,105 @@
+"""The RTL back end's build steps: rtl (generate), rtlsim (fast Verilator harness), cocotb (testbench).
+
+Each reads the IR, folding.json, frames.npz and rtl/ of the build folder, and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+
+from spikeflow.flow.builddir import BuildDir
+from spikeflow.flow.config import BuildConfig
+from spikeflow.flow.frames import FrameSet
+from spikeflow.flow.report import write_report
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, plot_layer_cycles
+from spikeflow.hw.folding import load_folding
+from spikeflow.ir import FewdIFNetwork, load_network
+from spikeflow.verify.compare import compare
+from spikeflow.verify.report import print_stages, record_stages
+
+CYCLE_SLACK = 4  # simulation limits allow this many times the estimated cycles (plus a fixed margin)
+CYCLE_MARGIN = 100_000
+
+
+def max_cycles(net: FewdIFNetwork, build: BuildDir, frames: int) -> tuple[int, int]:
+    """(cycle limit of a run of `frames` back-to-back frames, cycle limit of one frame), from the estimate."""
+    from spikeflow.backends.rtl.generator import load_rtl
+
+    estimate = cycles_per_frame(estimate_cycles(net, load_rtl(build.rtl, net).folding))
+    per_frame = CYCLE_SLACK * estimate + CYCLE_MARGIN
+    return (frames + 2) * per_frame, per_frame
+
+
+def step_rtl(build: BuildDir, cfg: BuildConfig) -> None:
+    from spikeflow.backends.rtl.generator import generate_rtl
+    from spikeflow.flow.steps.hardware import ensure_folding
+
+    net = load_network(build.ir)
+    rtl = generate_rtl(net, build.rtl, folding=ensure_folding(build, cfg), source=f"{build.ir_json}")
+    print(f"   RTL: {rtl.out_dir} (top {rtl.top}, {len(rtl.sources)} sources, file list {rtl.filelist.name}); "
+          f"s_axis {rtl.stream.in_width} bits, m_axis {rtl.stream.out_width} bits")
+
+
+def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
+    """Frames back to back through the fast harness: stage rtlsim, and performance.json (steady-state cycles per
+    frame over frames 1..N-1, which needs at least 3 frames; with fewer the timing is reported unavailable)."""
+    from spikeflow.backends.rtl.generator import load_rtl
+    from spikeflow.backends.rtl.rtlsim import MIN_TIMING_FRAMES, RtlSim
+    from spikeflow.backends.rtl.tools import find_verilator
+    from spikeflow.golden import run_counts
+
+    find_verilator()
+    net = load_network(build.ir)
+    images = FrameSet.load(build.frames).frames
+    rtl = load_rtl(build.rtl, net)
+    limit, _ = max_cycles(net, build, len(images))
+    sim = RtlSim(rtl)
+    started = time.time()
+    v, done = sim.run(images, max_cycles=limit)
+    seconds = time.time() - started
+    results = {"rtlsim": compare("rtlsim", "golden", v, run_counts(net, images))}
+    record_stages(build.root, results)
+    rows = estimate_cycles(net, rtl.folding)
+    estimate = cycles_per_frame(rows)
+    timing = RtlSim.timing(done)
+    steady = timing.cycles_per_frame if timing else None
+    spec = cfg.board.spec
+    write_report(build.root, "performance", {
+        "part": spec.part, "board": cfg.board.value, "clock_mhz": cfg.clock, "clock_note": "assumed: no synthesis "
+        "or timing closure has been run", "frames_simulated": len(images), "cycles_per_frame": steady,
+        "latency_cycles": int(done[0]), "fps": cfg.clock * 1e6 / steady if steady else None,
+        "estimated_cycles_per_frame": estimate, "done_cycles": done,
+        "timing_note": None if timing else f"steady-state timing needs at least {MIN_TIMING_FRAMES} back-to-back "
+        f"frames; {len(images)} were simulated",
+        "simulated_cycles_per_second": sim.last_cycles / sim.last_seconds if sim.last_seconds else None,
+        "wall_seconds": seconds, "layers": [vars(r) for r in rows], "folding": rtl.folding.as_dict(),
+        "stream": rtl.stream.as_dict(),
+    })
+    plot_layer_cycles(rows, steady, build.report / "cycles.png", f"{net.name}: cycles per frame by stage")
+    print_stages(results, len(images), build.report / "verify.json")
+    if steady:
+        print(f"   cycles per frame {steady:,.0f} (steady state over {len(images)} back-to-back frames, estimate "
+              f"{estimate:,}), latency {done[0]:,} cycles, {cfg.clock * 1e6 / steady:,.0f} FPS at {cfg.clock:g} MHz "
+              f"(assumed) on {spec.part}")
+    else:
+        print(f"   cycles per frame unavailable: {len(images)} frame(s) simulated, the steady state needs at least "
+              f"{MIN_TIMING_FRAMES}")
+    print(f"   report: {build.report / 'performance.json'}, chart: {build.report / 'cycles.png'}")
+
+
+def step_cocotb(build: BuildDir, cfg: BuildConfig) -> None:
+    """Frames through the cocotb network testbench, with random idle cycles and back-pressure: stage rtl_cocotb."""
+    from spikeflow.backends.rtl.simulate import run_cocotb_network
+    from spikeflow.golden import run_counts
+
+    net = load_network(build.ir)
+    images = FrameSet.load(build.frames).frames
+    _, per_frame = max_cycles(net, build, len(images))
+    started = time.time()
+    v = run_cocotb_network(net, images, build.root, seed=cfg.seed, folding=load_folding(build.rtl / "folding.json"),
+                           rtl_dir=build.rtl, ir_dir=build.ir, frame_timeout_cycles=per_frame)
+    results = {"rtl_cocotb": compare("rtl_cocotb", "golden", v, run_counts(net, images),
+                                     note=f"random idle and back-pressure (seed {cfg.seed}), "
+                                          f"{time.time() - started:.0f} s")}
+    record_stages(build.root, results)
+    print_stages(results, len(images), build.report / "verify.json")

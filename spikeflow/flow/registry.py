@@ -1,0 +1,87 @@
+"""The registry of build steps, like FINN's builder: each step is a function `step(build, cfg)` that reads and
+writes only files in the build folder. Back ends plug in by adding their steps here (module and function by name,
+so that importing the registry imports no step's dependencies).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spikeflow.flow.builddir import BuildDir
+    from spikeflow.flow.config import BuildConfig
+
+StepFunction = Callable[["BuildDir", "BuildConfig"], None]
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file a step reads: the BuildDir attribute that names it, and the step that makes it."""
+
+    attr: str
+    made_by: str
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    module: str
+    function: str
+    summary: str
+    inputs: tuple[Input, ...] = ()
+
+    def load(self) -> StepFunction:
+        return getattr(importlib.import_module(self.module), self.function)
+
+
+_FRONTEND = "spikeflow.flow.steps.frontend"
+_HARDWARE = "spikeflow.flow.steps.hardware"
+_RTL = "spikeflow.backends.rtl.steps"
+IR = Input("ir_json", "convert")
+FRAMES = Input("frames", "frames")
+
+STEPS: tuple[Step, ...] = (
+    Step("train", _FRONTEND, "step_train", "quantization-aware training of the model config (model: train)"),
+    Step("evaluate", _FRONTEND, "step_evaluate", "mAP of the checkpoint on its validation set, predictions picture"),
+    Step("export", _FRONTEND, "step_export", "QONNX export checked against Brevitas (or import of a QONNX model)"),
+    Step("frames", "spikeflow.flow.frames", "step_frames", "the verification frames and labels, once",
+         (Input("model_info", "export"),)),
+    Step("convert", "spikeflow.flow.steps.convert", "step_convert", "QONNX to the FewdIF IR",
+         (Input("onnx", "export"),)),
+    Step("verify", "spikeflow.flow.steps.verify", "step_verify", "golden model (count, spike) against QONNX",
+         (IR, FRAMES, Input("onnx", "export"))),
+    Step("fold", _HARDWARE, "step_fold", "folding.json: the folding every back end builds", (IR,)),
+    Step("rtl", _RTL, "step_rtl", "generate the RTL from the IR and folding.json (the fold step's, run if missing)",
+         (IR,)),
+    Step("rtlsim", _RTL, "step_rtlsim", "fast Verilator harness against the golden model, cycles per frame",
+         (IR, FRAMES, Input("rtl", "rtl"))),
+    Step("cocotb", _RTL, "step_cocotb", "cocotb testbench with random idle and back-pressure against the golden model",
+         (IR, FRAMES, Input("rtl", "rtl"))),
+    Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),
+)
+_BY_NAME = {s.name: s for s in STEPS}
+
+_DEFAULT: dict[str, tuple[str, ...]] = {
+    "train": ("train", "evaluate", "export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
+    "checkpoint": ("export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
+    "qonnx": ("export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
+}
+
+
+def step_names() -> tuple[str, ...]:
+    return tuple(_BY_NAME)
+
+
+def default_steps(source_kind: str) -> tuple[str, ...]:
+    return _DEFAULT[source_kind]
+
+
+def get_step(name: str) -> Step:
+    from spikeflow.errors import ConfigError
+
+    if name not in _BY_NAME:
+        raise ConfigError(f"unknown step {name!r} (steps: {', '.join(_BY_NAME)})")
+    return _BY_NAME[name]

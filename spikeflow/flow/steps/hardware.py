@@ -1,0 +1,75 @@
+"""Hardware-level steps shared by every back end: fold (folding.json) and report (the build's summary)."""
+
+from __future__ import annotations
+
+from spikeflow.flow.builddir import BuildDir
+from spikeflow.flow.config import BuildConfig
+from spikeflow.flow.report import read_report, write_report
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
+from spikeflow.hw.folding import Folding, default_folding, load_folding, resolve_folding
+from spikeflow.ir import load_network
+
+
+def ensure_folding(build: BuildDir, cfg: BuildConfig) -> Folding:
+    """The build's folding.json; when the fold step has not written it, the fold step runs first (and says so)."""
+    if not build.folding.is_file():
+        print(f"   {build.folding} is missing: running the fold step first")
+        step_fold(build, cfg)
+    return load_folding(build.folding)
+
+
+def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
+    """folding.json: the config's folding file (completed and checked), else the default folding (every layer
+    keeps up with one input pixel per cycle). Prints the estimated cycles per stage and the FPS at the clock."""
+    net = load_network(build.ir)
+    if cfg.folding:
+        folding = resolve_folding(net, load_folding(cfg.folding), where=str(cfg.folding))
+        origin = str(cfg.folding)
+    else:
+        folding = default_folding(net)
+        origin = "default folding (one input pixel per cycle)"
+    folding.save(build.folding)
+    rows = estimate_cycles(net, folding)
+    estimate = cycles_per_frame(rows)
+    fps = cfg.clock * 1e6 / estimate
+    print(f"   {origin} -> {build.folding}")
+    for row in rows:
+        f = folding.layers.get(row.layer)
+        knobs = f"PE={f.pe} SIMD={f.simd} {'time-parallel' if f.time_parallel else 'time-serial'}" if f else ""
+        print(f"     {row.layer:<12} {row.cycles:>10,} cycles/frame  {knobs}")
+    print(f"   estimated {estimate:,} cycles per frame: {fps:,.0f} FPS at {cfg.clock:g} MHz on {cfg.board.value}")
+    if cfg.target_fps and fps < cfg.target_fps:
+        print(f"   note: the target of {cfg.target_fps:,.0f} FPS is not met by this folding (automatic folding to a "
+              f"target is not implemented yet)")
+
+
+def step_report(build: BuildDir, cfg: BuildConfig) -> None:
+    """report/summary.json: the build's figures in one place, and a printed table."""
+    net = load_network(build.ir)
+    verify = read_report(build.root, "verify").get("stages", {})
+    perf = read_report(build.root, "performance")
+    model = read_report(build.root, "model")
+    summary = {
+        "name": build.name, "network": net.name, "input_shape": list(net.input_shape),
+        "output_shape": list(net.output_shape), "timesteps": net.timesteps, "board": cfg.board.value,
+        "part": cfg.board.spec.part, "clock_mhz": cfg.clock, "target_fps": cfg.target_fps,
+        "map50_qat": model.get("map50_qat"), "map50_dataset": model.get("dataset"),
+        "stages": {name: {"frames": s.get("frames"), "mismatches": s.get("mismatches"),
+                          "compared_to": s.get("compared_to")} for name, s in verify.items()},
+        "cycles_per_frame": perf.get("cycles_per_frame"),
+        "estimated_cycles_per_frame": perf.get("estimated_cycles_per_frame"),
+        "fps": perf.get("fps"), "latency_cycles": perf.get("latency_cycles"),
+        "mismatches": sum(int(s.get("mismatches", 0)) for s in verify.values()),
+    }
+    write_report(build.root, "summary", summary)
+    print(f"   {build.name}: {net.name} {list(net.input_shape)} -> {list(net.output_shape)}, T={net.timesteps}, "
+          f"{cfg.board.value} ({cfg.board.spec.part}) at {cfg.clock:g} MHz")
+    for name, s in verify.items():
+        verdict = "ok" if s.get("mismatches") == 0 else "MISMATCH"
+        print(f"     {name:<14} vs {s.get('compared_to', '?'):<10} {s.get('frames', 0):>4} frames "
+              f"{s.get('mismatches', '?'):>6} mismatches  {verdict}")
+    if perf.get("cycles_per_frame"):
+        print(f"     cycles per frame {perf['cycles_per_frame']:,.0f} measured (estimate "
+              f"{perf['estimated_cycles_per_frame']:,}), {perf['fps']:,.0f} FPS at {perf['clock_mhz']:g} MHz "
+              f"(assumed clock: no synthesis or timing closure yet)")
+    print(f"   report: {build.report / 'summary.json'}")

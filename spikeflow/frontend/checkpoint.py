@@ -1,0 +1,48 @@
+"""Checkpoints: the config, class names, weights and training state in one torch file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spikeflow.errors import CheckpointError
+from spikeflow.frontend.config import config_from_dict
+from spikeflow.frontend.model import QuantDetector
+
+
+def save_checkpoint(path: str | Path, model: QuantDetector, **state: Any) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format": "spikeflow-checkpoint-1", "config": model.cfg.to_dict(), "names": model.names,
+           "state_dict": model.state_dict(), **state}
+    tmp = path.with_suffix(".tmp")
+    torch.save(doc, tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        doc = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is not ours
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != "spikeflow-checkpoint-1":
+        raise CheckpointError(f"{path}: not a spikeflow checkpoint")
+    return doc
+
+
+def load_detector(path: str | Path) -> tuple[QuantDetector, dict[str, Any]]:
+    """Rebuild the detector of a checkpoint; returns it (eval mode) and the whole checkpoint dict."""
+    doc = read_checkpoint(path)
+    cfg = config_from_dict(doc["config"], source=f"{path} (config)")
+    model = QuantDetector(cfg, doc["names"])
+    try:
+        model.load_state_dict(doc["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match its config: {exc}") from exc
+    return model.eval(), doc

@@ -1,0 +1,75 @@
+"""The analytical cycle model of the streaming accelerator: cycles per frame of every pipeline stage.
+
+Every stage is its own pipeline stage and frames stream back to back, so the slowest stage sets the frame
+interval (cycles per frame in the steady state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikeflow.hw.folding import Folding, cycles_per_window
+from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+
+
+@dataclass
+class LayerCycles:
+    layer: str
+    positions: int  # positions the stage steps through per frame (padded input raster, beats, values)
+    cycles_per_position: int
+    cycles: int
+
+
+def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
+    """Per-stage cycles per frame.
+
+    - input: one beat of `pixels_per_beat` pixels per cycle;
+    - conv/head: the stage walks its padded input raster one position per cycle and spends
+      `cycles_per_window` cycles on each output window;
+    - max-pool: one input position per cycle;
+    - output: one head value per beat.
+    """
+    c, h, w = net.input_shape
+    ppb = folding.pixels_per_beat
+    rows = [LayerCycles("input", h * w // ppb, 1, h * w // ppb)]
+    for layer in net.layers:
+        _, lh, lw = layer.in_shape
+        if isinstance(layer, FewdIFConv | FewdIFHead):
+            p = layer.padding
+            raster = (lh + 2 * p) * (lw + 2 * p)
+            _, oh, ow = layer.out_shape
+            cpw = cycles_per_window(layer, folding[layer.name])
+            rows.append(LayerCycles(layer.name, raster, cpw, raster + oh * ow * (cpw - 1)))
+        elif isinstance(layer, FewdIFMaxPool):
+            rows.append(LayerCycles(layer.name, lh * lw, 1, lh * lw))
+    k, gh, gw = net.output_shape
+    rows.append(LayerCycles("output", k * gh * gw, 1, k * gh * gw))
+    return rows
+
+
+def cycles_per_frame(rows: list[LayerCycles]) -> int:
+    """The estimated frame interval: the slowest stage's cycles per frame."""
+    return max(r.cycles for r in rows)
+
+
+def plot_layer_cycles(rows: list[LayerCycles], measured: float | None, path: str | Path, title: str) -> Path:
+    """Bar chart of estimated cycles per frame for each stage, with the measured frame interval as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar([r.layer for r in rows], [r.cycles for r in rows], color="tab:green", label="estimated cycles / frame")
+    if measured:
+        ax.axhline(measured, color="tab:red", linestyle="--", label=f"measured interval {measured:,.0f}")
+    ax.set_ylabel("cycles per frame")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

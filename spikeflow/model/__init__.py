@@ -1,5 +1,0 @@
-"""The Brevitas quantization-aware compact detector and its deployable (BN-folded) form."""
-
-from spikeflow.model.detector import QuantDetector, check_supported
-
-__all__ = ["QuantDetector", "check_supported"]

@@ -1,0 +1,83 @@
+"""The stream contract is defined once (spikeflow.hw.stream) and the generated top and C++ harness agree with it."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikeflow.backends.rtl import generate_rtl
+from spikeflow.backends.rtl.rtlsim import render_harness
+from spikeflow.errors import FrameError
+from spikeflow.hw.stream import StreamFormat, pack_fields, unpack_fields
+from spikeflow.ir.random import random_network
+
+PACKAGE = Path(__file__).resolve().parents[2]
+
+
+def _net():
+    return random_network(np.random.default_rng(3), input_shape=(3, 12, 10), channels=(4, 6),
+                          pool_after=(True, False), head_channels=5, name="stream")
+
+
+def test_frames_round_trip_in_raster_order() -> None:
+    fmt = StreamFormat.of(_net(), pixels_per_beat=2)
+    frames = np.random.default_rng(0).integers(0, 256, size=(2, 3, 12, 10), dtype=np.uint8)
+    payload = fmt.pack_frames(frames)
+    assert len(payload) == 2 * fmt.frame_bytes == 2 * 12 * 10 * 3
+    assert payload[:3] == bytes(frames[0, :, 0, 0]) and payload[3:6] == bytes(frames[0, :, 0, 1])
+    assert np.array_equal(fmt.unpack_frames(payload), frames)
+    with pytest.raises(FrameError, match="uint8 frames"):
+        fmt.pack_frames(frames.astype(np.int16))
+
+
+def test_values_round_trip_channel_fastest() -> None:
+    fmt = StreamFormat.of(_net())
+    v = np.random.default_rng(1).integers(-1000, 1000, size=(2, *fmt.output_shape))
+    values = fmt.pack_values(v)
+    assert values.shape == (2, fmt.values_per_frame)
+    assert list(values[0, :5]) == list(v[0, :, 0, 0])  # position (0, 0), every channel, then position (0, 1)
+    payload = values.astype("<i4").tobytes()
+    assert np.array_equal(fmt.unpack_values(payload), v)
+    assert pack_fields([3, 1, 2], 2) == 0b10_01_11
+    assert list(unpack_fields(0b10_01_11, 2, 3)) == [3, 1, 2]
+    assert list(unpack_fields(0b11, 2, 1, signed=True)) == [-1]
+
+
+@pytest.mark.parametrize("ppb", [1, 2])
+def test_top_and_harness_take_their_widths_from_the_stream_format(tmp_path, ppb) -> None:
+    net = _net()
+    build = generate_rtl(net, tmp_path / "rtl", pixels_per_beat=ppb)
+    fmt = StreamFormat.of(net, ppb)
+    top = (build.out_dir / "spikeflow_top.v").read_text()
+
+    def param(name: str) -> int:
+        return int(re.search(rf"parameter {name} = (\d+)", top).group(1))
+
+    assert param("IN_WIDTH") == fmt.in_width == 8 * 3 * ppb
+    assert param("OUT_WIDTH") == fmt.out_width
+    assert param("PIXEL_BITS") == fmt.pixel_bits
+    assert param("STATUS_WIDTH") == fmt.status_width
+    assert f".VALUE_BITS({fmt.value_bits})" in top and f".PIXELS_PER_BEAT({ppb})" in top
+    harness = render_harness(build, tmp_path / "h.cpp").read_text()
+
+    def const(name: str) -> int:
+        return int(re.search(rf"constexpr \w+ {name} = (\d+);", harness).group(1))
+
+    assert const("IN_WIDTH") == fmt.in_width and const("BEAT_BYTES") == fmt.beat_bytes
+    assert const("BEATS_PER_FRAME") == fmt.beats_per_frame == 120 // ppb
+    assert const("VALUES_PER_FRAME") == fmt.values_per_frame and const("OUT_WIDTH") == fmt.out_width
+    assert f"using VALUE_T = int{fmt.out_width}_t;" in harness
+
+
+def test_packing_arithmetic_is_written_once() -> None:
+    """The frame layout (NCHW -> raster order, channels interleaved, to bytes), the output order (row-major,
+    channel fastest) and the 32-bit beats are written in hw/stream.py only."""
+    lines = [(p.name, line) for folder in ("spikeflow", "sim") for p in (PACKAGE / folder).rglob("*.py")
+             for line in p.read_text().splitlines()]
+    frame_layout = {name for name, line in lines if "transpose(" in line and "tobytes()" in line}
+    output_order = {name for name, line in lines if "gh, gw, k" in line and "transpose(" in line}
+    int32_beats = {name for name, line in lines if '"<i4"' in line or "'<i4'" in line}
+    assert frame_layout == {"stream.py"}
+    assert output_order == {"stream.py"}
+    assert int32_beats == set()
