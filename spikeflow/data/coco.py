@@ -83,13 +83,14 @@ class CocoDataset:
         input_size: int,
         image_dir: str | Path | None = None,
         strict: bool = False,
+        split: str | None = None,
     ) -> None:
         self.json_path, self.input_size, self.strict = Path(json_path), input_size, strict
         self.image_dir = Path(image_dir) if image_dir is not None else None
         data = read_coco_json(self.json_path)
         self.category_ids, self.names = parse_categories(self.json_path, data["categories"])
         self._class_of = {c: i for i, c in enumerate(self.category_ids)}
-        self.report = LoadReport(source=str(self.json_path))
+        self.report = LoadReport(source=f"{self.json_path} [{split}]" if split else str(self.json_path))
         self.items: list[_Item] = []
         images = self._index_images(data["images"])
         anns = self._group_annotations(data.get("annotations", []), images)
