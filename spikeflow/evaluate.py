@@ -51,7 +51,7 @@ def check_classes(model_names: Sequence[str] | int, dataset: DetectionDataset, w
     path, "the model trained on ..."). Same count but other names is only logged: ids are what matter.
     """
     n_model = model_names if isinstance(model_names, int) else len(model_names)
-    source = dataset.report.source or type(dataset).__name__
+    source = getattr(getattr(dataset, "report", None), "source", "") or type(dataset).__name__
     if n_model != len(dataset.names):
         raise DatasetError(f"{where}: the model has {n_model} classes but dataset {source} has "
                            f"{len(dataset.names)}")
