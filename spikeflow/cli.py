@@ -18,7 +18,7 @@ def _train(args: argparse.Namespace) -> None:
 
     cfg = load_config(args.config)
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
-                   epochs_qat=args.epochs_qat)
+                   epochs_qat=args.epochs_qat, val_data=args.val_data)
     print(f"float mAP@0.5 {result.map50_float:.3f}  QAT mAP@0.5 {result.map50_qat:.3f}  "
           f"QAT mAP@0.5:0.95 {result.map50_95_qat:.3f}  ({result.seconds:.0f} s)")
     print(f"checkpoint: {result.checkpoint}")
@@ -27,7 +27,7 @@ def _train(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     from spikeflow.frontend.evaluate import evaluate_checkpoint
 
-    evaluate_checkpoint(args.checkpoint, data=args.data, image=args.image)
+    evaluate_checkpoint(args.checkpoint, data=args.data, image=args.image, val_data=args.val_data)
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="quantization-aware training of a detector")
     p.add_argument("--config", required=True, help="model config YAML (model/configs/*.yaml)")
-    p.add_argument("--data", help="YOLO data YAML or COCO JSON; default: the built-in synthetic dataset")
+    p.add_argument("--data", help="YOLO or COCO data YAML, or a COCO JSON; default: the built-in synthetic dataset")
+    p.add_argument("--val-data", help="separate validation set (e.g. a COCO val JSON); default: --data's val split")
     p.add_argument("--out", required=True, help="run directory for checkpoints (last.pt, model.pt)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--epochs-float", type=int, help="override the config's float warm-up epochs")
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="mAP of a checkpoint on its validation set, and a picture of predictions")
     p.add_argument("checkpoint")
-    p.add_argument("--data", help="dataset to evaluate on (default: the checkpoint's)")
+    p.add_argument("--data", help="dataset to evaluate on, its val split (default: the checkpoint's)")
+    p.add_argument("--val-data", help="validation set to evaluate on as is (e.g. a COCO val JSON)")
     p.add_argument("--image", help="PNG to write with predicted boxes")
     p.set_defaults(func=_eval)
 

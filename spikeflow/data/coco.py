@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from spikeflow.data.letterbox import image_size, letterbox_image, open_rgb
-from spikeflow.data.sample import LoadReport, Sample, check_index
+from spikeflow.data.sample import LoadReport, Sample, check_index, image_error_reason
 from spikeflow.errors import DatasetError
 
 BOX_TOLERANCE = 1.0  # pixels a box may stray outside the image
@@ -83,13 +83,14 @@ class CocoDataset:
         input_size: int,
         image_dir: str | Path | None = None,
         strict: bool = False,
+        split: str | None = None,
     ) -> None:
         self.json_path, self.input_size, self.strict = Path(json_path), input_size, strict
         self.image_dir = Path(image_dir) if image_dir is not None else None
         data = read_coco_json(self.json_path)
         self.category_ids, self.names = parse_categories(self.json_path, data["categories"])
         self._class_of = {c: i for i, c in enumerate(self.category_ids)}
-        self.report = LoadReport(source=str(self.json_path))
+        self.report = LoadReport(source=f"{self.json_path} [{split}]" if split else str(self.json_path))
         self.items: list[_Item] = []
         images = self._index_images(data["images"])
         anns = self._group_annotations(data.get("annotations", []), images)
@@ -121,9 +122,11 @@ class CocoDataset:
                 or not isinstance(e.get("id"), int)
                 or not isinstance(e.get("file_name"), str)
             ):
-                self.report.skip(self._where(f"images[{n}]: needs integer 'id' and 'file_name'"), self.strict)
+                self.report.skip(self._where(f"images[{n}]: needs integer 'id' and 'file_name'"), self.strict,
+                                 "bad-image-entry")
             elif e["id"] in images:
-                self.report.skip(self._where(f"image id {e['id']}: duplicate image id"), self.strict)
+                where = self._where(f"image id {e['id']}: duplicate image id")
+                self.report.skip(where, self.strict, "duplicate-image-id")
             else:
                 images[e["id"]] = e
         return images
@@ -133,7 +136,7 @@ class CocoDataset:
         by_image: dict[int, list[dict]] = defaultdict(list)
         for n, a in enumerate(entries):
             if not isinstance(a, dict):
-                self.report.skip(self._where(f"annotations[{n}]: not an object"), self.strict)
+                self.report.skip(self._where(f"annotations[{n}]: not an object"), self.strict, "bad-annotation")
                 continue
             if a.get("iscrowd", 0):
                 continue
@@ -141,6 +144,7 @@ class CocoDataset:
                 self.report.skip(
                     self._where(f"annotation id {a.get('id', n)}: unknown image_id {a.get('image_id')!r}"),
                     self.strict,
+                    "unknown-image-id",
                 )
                 continue
             by_image[a["image_id"]].append(a)
@@ -158,22 +162,24 @@ class CocoDataset:
         """Check one image and its annotations; None (and a report entry) when anything is bad."""
         path = self._resolve(entry["file_name"])
         if not path.is_file():
-            self.report.skip(self._where(f"image id {image_id}: file missing: {path}"), self.strict)
+            self.report.skip(self._where(f"image id {image_id}: file missing: {path}"), self.strict, "missing-image")
             return None
         try:
             w, h = image_size(path, exif=False)
         except Exception as e:  # PIL raises many types for corrupt files
-            self.report.skip(self._where(f"image id {image_id}: unreadable image {path}: {e}"), self.strict)
+            self.report.skip(self._where(f"image id {image_id}: unreadable image {path}: {e}"), self.strict,
+                             image_error_reason(e))
             return None
         declared = entry.get("width", w), entry.get("height", h)
         if declared != (w, h):
             reason = f"image size {w}x{h} of {path} differs from width/height {declared[0]}x{declared[1]}"
-            self.report.skip(self._where(f"image id {image_id}: {reason}"), self.strict)
+            self.report.skip(self._where(f"image id {image_id}: {reason}"), self.strict, "size-mismatch")
             return None
         labels, boxes = [], []
         for a in anns:
+            key = "bad-bbox"
             if a.get("category_id") not in self._class_of:
-                reason = f"unknown category_id {a.get('category_id')!r}"
+                reason, key = f"unknown category_id {a.get('category_id')!r}", "unknown-category"
             else:
                 box = parse_bbox(a.get("bbox"), w, h)
                 if not isinstance(box, str):
@@ -181,7 +187,7 @@ class CocoDataset:
                     boxes.append(box)
                     continue
                 reason = box
-            self.report.skip(self._where(f"annotation id {a.get('id', '?')}: {reason}"), self.strict)
+            self.report.skip(self._where(f"annotation id {a.get('id', '?')}: {reason}"), self.strict, key)
             return None
         return _Item(path, image_id, np.array(labels, np.int64), np.array(boxes, np.float32).reshape(-1, 4))
 

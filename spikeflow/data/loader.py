@@ -12,7 +12,7 @@ import numpy as np
 from spikeflow.data.coco import CocoDataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.data.synthetic import SyntheticDetection
-from spikeflow.data.yolo import YoloDataset
+from spikeflow.data.yolo import YoloDataset, read_data_yaml
 from spikeflow.errors import DatasetError
 from spikeflow.ir import PIXEL_SCALE
 
@@ -29,17 +29,80 @@ def build_dataset(
     synthetic_count: int = SYNTHETIC_COUNT,
     seed: int = 0,
     strict: bool = False,
+    val_data: str | Path | None = None,
 ) -> DetectionDataset:
-    """None or "synthetic" -> SyntheticDetection; .yaml/.yml -> YoloDataset; .json -> CocoDataset."""
+    """The `split` of `data`: None or "synthetic" -> SyntheticDetection; .yaml/.yml -> YoloDataset, or
+    CocoDataset when the YAML's split entry is a COCO .json; .json -> CocoDataset.
+
+    `val_data`, when given, is the dataset of every split but "train". A lone COCO JSON has no splits: it
+    serves train and val alike, and the val set's report carries a note saying so.
+    """
+    source = val_data if val_data is not None and split != "train" else data
+    ds = open_dataset(source, split, input_size, synthetic_count, seed, strict)
+    shared = coco_json(source, split) if split != "train" else None
+    if shared is not None and shared == coco_json(data, "train"):
+        ds.report.note(f"{shared}: one COCO JSON serves as both train and {split} set (the same {len(ds)} "
+                       f"images); give a separate {split} JSON (--val-data, or a data YAML with "
+                       f"'train: train.json' and 'val: val.json')")
+    return ds
+
+
+def coco_json(data: str | Path | None, split: str) -> Path | None:
+    """The resolved COCO JSON that `split` of `data` reads, or None when it is not a COCO dataset."""
+    if data is None:
+        return None
+    path = Path(data)
+    if path.suffix.lower() == ".json":
+        return path.resolve()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            coco = coco_split(path, split)
+        except DatasetError:  # reported when the split is opened
+            return None
+        return coco[0].resolve() if coco is not None else None
+    return None
+
+
+def open_dataset(
+    data: str | Path | None, split: str, input_size: int, synthetic_count: int, seed: int, strict: bool
+) -> DetectionDataset:
+    """The `split` of one dataset argument, as build_dataset describes it (no val_data, no notes)."""
     if data is None or str(data) == "synthetic":
         return SyntheticDetection(split, input_size, synthetic_count, seed)
     path = Path(data)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
+        coco = coco_split(path, split)
+        if coco is not None:
+            json_path, image_dir = coco
+            return CocoDataset(json_path, input_size, image_dir=image_dir, strict=strict, split=split)
         return YoloDataset(path, split, input_size, strict=strict)
     if suffix == ".json":
-        return CocoDataset(path, input_size, strict=strict)
+        return CocoDataset(path, input_size, strict=strict, split=split)
     raise DatasetError(f"{data}: unknown dataset kind (expected 'synthetic', a .yaml/.yml or a COCO .json)")
+
+
+def coco_split(yaml_path: Path, split: str) -> tuple[Path, Path | None] | None:
+    """(COCO JSON, image folder or None) of `split` in a data YAML naming COCO JSONs; None for a YOLO YAML.
+
+    The YAML is COCO when it says `format: coco` or its split entry ends in .json; paths are relative to
+    its `path` key (default: the YAML's folder); `<split>_images` optionally names the image folder.
+    """
+    data = read_data_yaml(yaml_path)
+    entry = data.get(split)
+    is_json = isinstance(entry, str) and entry.lower().endswith(".json")
+    fmt = str(data.get("format", "")).lower()
+    if fmt not in ("", "yolo", "coco"):
+        raise DatasetError(f"{yaml_path}: key 'format' must be 'yolo' or 'coco', got {data['format']!r}")
+    if fmt != "coco" and not is_json:
+        return None
+    if entry is None:
+        raise DatasetError(f"{yaml_path}: missing key '{split}'")
+    if not is_json:
+        raise DatasetError(f"{yaml_path}: key '{split}' must name a COCO .json file (format: coco), got {entry!r}")
+    root = yaml_path.parent / str(data.get("path") or ".")
+    images = data.get(f"{split}_images")
+    return root / entry, (root / str(images) if images is not None else None)
 
 
 def collate(samples: list[Sample]) -> tuple[torch.Tensor, list[Sample]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,26 +28,48 @@ class Sample:
 
 @dataclass
 class LoadReport:
-    """What a dataset skipped while scanning: one "file:line: reason" entry per skipped item."""
+    """What a dataset skipped while scanning: one "file:line: reason" entry and one short reason key per item.
+
+    `notes` holds remarks about the dataset as a whole (e.g. one COCO JSON serving as train and val).
+    """
 
     skipped: list[str] = field(default_factory=list)
     kept: int = 0
     source: str = ""
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-    def skip(self, message: str, strict: bool) -> None:
-        """Record a bad item, or raise DatasetError with the same message when strict."""
+    def skip(self, message: str, strict: bool, reason: str = "other") -> None:
+        """Record a bad item under a short `reason` key, or raise DatasetError with the message when strict."""
         if strict:
             raise DatasetError(message)
         log.warning("skipped %s", message)
         self.skipped.append(message)
+        self.reasons.append(reason)
+
+    def note(self, message: str) -> None:
+        """Record (and log) a remark about the whole dataset."""
+        log.warning("%s", message)
+        self.notes.append(message)
+
+    def by_reason(self) -> dict[str, int]:
+        """Skipped items counted by reason key, most frequent first."""
+        return dict(Counter(self.reasons).most_common())
+
+    def as_dict(self, limit: int = 5) -> dict[str, Any]:
+        """Counts for a JSON report: kept, skipped, by_reason, the first `limit` entries, source and notes."""
+        return {"kept": self.kept, "skipped": len(self.skipped), "by_reason": self.by_reason(),
+                "first": self.skipped[:limit], "source": self.source, "notes": list(self.notes)}
 
     def summary(self, limit: int = 5) -> str:
-        """One line of counts, then up to `limit` skip reasons."""
+        """One line of counts (by reason), then up to `limit` skip entries and the notes."""
         where = f"{self.source}: " if self.source else ""
-        head = f"{where}{self.kept} images kept, {len(self.skipped)} skipped"
+        reasons = ", ".join(f"{k} {v}" for k, v in self.by_reason().items())
+        head = f"{where}{self.kept} images kept, {len(self.skipped)} skipped" + (f" ({reasons})" if reasons else "")
         lines = [head, *(f"  {s}" for s in self.skipped[:limit])]
         if len(self.skipped) > limit:
             lines.append(f"  ... and {len(self.skipped) - limit} more")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -60,6 +83,11 @@ class DetectionDataset(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, i: int) -> Sample: ...
+
+
+def image_error_reason(exc: BaseException) -> str:
+    """The reason key of an image that failed to open or decode: "truncated-image" or "unreadable-image"."""
+    return "truncated-image" if str(exc).startswith("image file is truncated") else "unreadable-image"
 
 
 def empty_targets() -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ import numpy as np
 import yaml
 
 from spikeflow.data.letterbox import image_size, letterbox_image, open_rgb
-from spikeflow.data.sample import LoadReport, Sample, check_index, empty_targets
+from spikeflow.data.sample import LoadReport, Sample, check_index, empty_targets, image_error_reason
 from spikeflow.errors import DatasetError
 
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"})
@@ -141,7 +141,7 @@ class YoloDataset:
             if p.is_file():
                 images.append(p)
             else:
-                self.report.skip(f"{list_path}:{n}: image file missing: {p}", self.strict)
+                self.report.skip(f"{list_path}:{n}: image file missing: {p}", self.strict, "missing-image")
         return images
 
     def _scan(self, image: Path) -> _Item | None:
@@ -149,21 +149,21 @@ class YoloDataset:
         try:
             image_size(image)
         except Exception as e:  # PIL raises many types for corrupt files
-            self.report.skip(f"{image}: unreadable image: {e}", self.strict)
+            self.report.skip(f"{image}: unreadable image: {e}", self.strict, image_error_reason(e))
             return None
         labels_file = label_path(image)
         labels, boxes = [], []
         try:
             lines = labels_file.read_text().splitlines() if labels_file.is_file() else []
         except (OSError, UnicodeDecodeError) as e:
-            self.report.skip(f"{labels_file}: unreadable label file: {e}", self.strict)
+            self.report.skip(f"{labels_file}: unreadable label file: {e}", self.strict, "unreadable-labels")
             return None
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             parsed = parse_label_line(line, len(self.names))
             if isinstance(parsed, str):
-                self.report.skip(f"{labels_file}:{n}: {parsed}", self.strict)
+                self.report.skip(f"{labels_file}:{n}: {parsed}", self.strict, "bad-label")
                 return None
             labels.append(parsed[0])
             boxes.append(parsed[1])

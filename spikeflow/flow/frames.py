@@ -73,6 +73,8 @@ def dataset_frames(info: ModelInfo, data: str | None, count: int) -> FrameSet:
     samples = [dataset[i] for i in range(min(count, len(dataset)))]
     if not samples:
         raise DatasetError(f"{data}: no validation images")
+    if data != SYNTHETIC:
+        print(f"   val: {dataset.report.summary()}")
     index = np.concatenate([np.full(len(s.labels), i) for i, s in enumerate(samples)])
     return FrameSet(frames=np.stack([s.image for s in samples]), boxes=np.concatenate([s.boxes for s in samples]),
                     labels=np.concatenate([s.labels for s in samples]), frame_index=index,

@@ -46,3 +46,25 @@ def load_detector(path: str | Path) -> tuple[QuantDetector, dict[str, Any]]:
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match its config: {exc}") from exc
     return model.eval(), doc
+
+
+def data_reference(data: str | Path | None) -> str:
+    """How a checkpoint records a dataset argument: "synthetic", or the file's absolute path."""
+    if data is None or str(data) == "synthetic":
+        return "synthetic"
+    return str(Path(data).resolve())
+
+
+def resolve_stored_data(stored: str | None, checkpoint: str | Path) -> str | None:
+    """A dataset path read from a checkpoint, usable from any folder.
+
+    New checkpoints store absolute paths. Older ones stored the path as given on the command line: it is
+    used as is when it exists from the current folder, else resolved against the checkpoint's folder.
+    """
+    if stored is None or stored == "synthetic":
+        return stored
+    path = Path(stored)
+    if path.is_absolute() or path.exists():
+        return stored
+    beside = Path(checkpoint).resolve().parent / path
+    return str(beside) if beside.exists() else stored

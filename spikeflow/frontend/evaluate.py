@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from spikeflow.data.loader import SampleLoader
+from spikeflow.data.loader import SampleLoader, build_dataset, open_dataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.detect.draw import draw_detections
 from spikeflow.detect.head import Detections, HeadSpec, postprocess
 from spikeflow.detect.metrics import evaluate_map
+from spikeflow.errors import DatasetError
+from spikeflow.frontend.checkpoint import load_detector, resolve_stored_data
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,9 +44,26 @@ def evaluate_outputs(outputs: np.ndarray | torch.Tensor, samples: list[Sample], 
     return Evaluation(map50=m["map50"], map50_95=m["map50_95"], detections=dets, samples=samples)
 
 
+def check_classes(model_names: Sequence[str] | int, dataset: DetectionDataset, where: str) -> None:
+    """Raise DatasetError, before any work, when the model and the dataset count their classes differently.
+
+    `model_names` is the model's class names (or just their number); `where` names the model (a checkpoint
+    path, "the model trained on ..."). Same count but other names is only logged: ids are what matter.
+    """
+    n_model = model_names if isinstance(model_names, int) else len(model_names)
+    source = getattr(getattr(dataset, "report", None), "source", "") or type(dataset).__name__
+    if n_model != len(dataset.names):
+        raise DatasetError(f"{where}: the model has {n_model} classes but dataset {source} has "
+                           f"{len(dataset.names)}")
+    if not isinstance(model_names, int) and list(model_names) != list(dataset.names):
+        log.warning("%s: class names %s differ from those of dataset %s: %s", where, list(model_names), source,
+                    list(dataset.names))
+
+
 @torch.no_grad()
 def evaluate_model(forward: Callable[[torch.Tensor], torch.Tensor], dataset: DetectionDataset, spec: HeadSpec,
                    batch_size: int = 32, device: str | torch.device = "cpu") -> Evaluation:
+    check_classes(spec.num_classes, dataset, "evaluation")
     outputs, samples = [], []
     for images, batch in SampleLoader(dataset, batch_size, shuffle=False, seed=0):
         outputs.append(forward(images.to(device)).float().cpu())
@@ -56,20 +79,28 @@ def draw_evaluation(evaluation: Evaluation, names: list[str], path: str | Path, 
                            ground_truth=[(s.boxes, s.labels) for s in samples], scale=scale)
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, image: str | Path | None = None
-                        ) -> Evaluation:
-    """mAP of a checkpoint on its validation set (or `data`'s), printed; optionally a picture of predictions."""
-    from spikeflow.data.loader import build_dataset
-    from spikeflow.frontend.checkpoint import load_detector
+def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, image: str | Path | None = None,
+                        val_data: str | None = None, quiet: bool = False) -> Evaluation:
+    """mAP of a checkpoint on `data`'s val split (default: the validation set it was trained with).
 
+    The class counts are checked before the forward pass; the dataset's skip summary is printed to stderr.
+    """
     model, doc = load_detector(checkpoint)
-    data = data or doc.get("data")
-    cfg = model.cfg
-    dataset = build_dataset(None if data in (None, "synthetic") else data, "val", cfg.input_size,
-                            synthetic_count=cfg.train.val_images, seed=cfg.train.seed)
+    if data is None:
+        data = resolve_stored_data(doc.get("data"), checkpoint)
+        val_data = val_data or resolve_stored_data(doc.get("val_data"), checkpoint)
+        dataset = build_dataset(data, "val", model.cfg.input_size, synthetic_count=model.cfg.train.val_images,
+                                seed=model.cfg.train.seed, val_data=val_data)
+    else:
+        dataset = open_dataset(val_data or data, "val", model.cfg.input_size, model.cfg.train.val_images,
+                               model.cfg.train.seed, strict=False)
+    check_classes(model.names, dataset, str(checkpoint))
+    if not quiet and not dataset.report.source.startswith("synthetic"):
+        print(f"val: {dataset.report.summary()}", file=sys.stderr)
     ev = evaluate_model(model, dataset, model.head_spec)
-    print(f"{checkpoint}: mAP@0.5 {ev.map50:.3f}  mAP@0.5:0.95 {ev.map50_95:.3f}  on {len(ev.samples)} "
-          f"validation images ({data or 'synthetic'})")
-    if image:
-        print(f"predictions: {draw_evaluation(ev, model.names, image)}")
+    if not quiet:
+        print(f"{checkpoint}: mAP@0.5 {ev.map50:.3f}  mAP@0.5:0.95 {ev.map50_95:.3f}  on {len(ev.samples)} "
+              f"validation images ({dataset.report.source or data or 'synthetic'})")
+        if image:
+            print(f"predictions: {draw_evaluation(ev, model.names, image)}")
     return ev

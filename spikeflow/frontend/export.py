@@ -8,6 +8,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from torch import nn
 from spikeflow.errors import ExportError
 from spikeflow.frontend.model import QuantDetector, check_supported
 from spikeflow.verify.qonnx_exec import run_qonnx
+
+if TYPE_CHECKING:
+    import onnx
 
 EXPORT_REL_TOLERANCE = 1e-5  # only used with float scales; power-of-two scales must match exactly
 
@@ -63,8 +67,22 @@ def export_detector(detector: QuantDetector, path: str | Path) -> Path:
             raise ExportError(f"Brevitas QONNX export of {detector.cfg.name!r} failed: {exc}\n"
                               f"{chatter.getvalue()[-2000:]}") from exc
         model = cleanup_model(ModelWrapper(str(path)))
-    model.save(str(path))
+    save_self_contained(model.model, path)
     return path
+
+
+def save_self_contained(model: onnx.ModelProto, path: Path) -> None:
+    """Write `model` as one .onnx file holding all its weights, and remove the `<name>.data` file of
+    external weights that torch's exporter writes beside it (the saved model no longer refers to it)."""
+    import onnx
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+
+    if any(uses_external_data(t) for t in model.graph.initializer):
+        load_external_data_for_model(model, str(path.parent))
+    onnx.save_model(model, str(path), save_as_external_data=False)
+    stray = path.with_name(path.name + ".data")
+    if stray.is_file():
+        stray.unlink()
 
 
 def check_export(detector: QuantDetector | nn.Module, path: str | Path, images: np.ndarray) -> ExportCheck:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 import sys
@@ -17,15 +18,20 @@ from tqdm import tqdm
 from spikeflow.data.loader import SampleLoader, build_dataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.detect.loss import YoloLoss
-from spikeflow.errors import CheckpointError
-from spikeflow.frontend.checkpoint import load_detector, read_checkpoint, save_checkpoint
+from spikeflow.errors import CheckpointError, ConfigError, DatasetError, SpikeflowError
+from spikeflow.frontend.checkpoint import data_reference, load_detector, read_checkpoint, save_checkpoint
 from spikeflow.frontend.config import ModelConfig
-from spikeflow.frontend.evaluate import Evaluation, evaluate_model
+from spikeflow.frontend.evaluate import Evaluation, check_classes, evaluate_model
 from spikeflow.frontend.model import QuantDetector
 
 LAST = "last.pt"
 BEST = "model.pt"
 FLOAT = "float.pt"
+REPORT = "train_report.json"
+
+
+class TrainingError(SpikeflowError):
+    """Training cannot make progress (e.g. an epoch with no optimisation step)."""
 
 
 @dataclass
@@ -87,21 +93,72 @@ def make_optimizer(model: QuantDetector, lr: float, weight_decay: float) -> torc
                               {"params": other, "weight_decay": 0.0}], lr=lr)
 
 
+def check_epochs(n_float: int, n_qat: int) -> None:
+    """Raise ConfigError unless both epoch counts are >= 0 and at least one epoch is asked for."""
+    for name, n in (("float", n_float), ("QAT", n_qat)):
+        if n < 0:
+            raise ConfigError(f"{name} epochs must be >= 0, got {n} (--epochs-{name.lower()} or the config's "
+                              f"train.epochs_{name.lower()})")
+    if n_float + n_qat < 1:
+        raise ConfigError(f"training needs at least one epoch in total, got {n_float} float + {n_qat} QAT "
+                          "(--epochs-float/--epochs-qat or the config's train.epochs_float/epochs_qat)")
+
+
+def pick_batch_size(n_images: int, batch_size: int, quiet: bool = False) -> int:
+    """The batch size to train with: the config's, or the training set's size when that is smaller."""
+    if n_images < 1:
+        raise DatasetError("the training set has no images")
+    if n_images >= batch_size:
+        return batch_size
+    if not quiet:
+        print(f"note: the training set has {n_images} images, fewer than the batch size {batch_size}: "
+              f"training with batches of {n_images}", file=sys.stderr)
+    return n_images
+
+
+def data_reports(train_set: DetectionDataset, val_set: DetectionDataset) -> dict[str, dict]:
+    """The train and val sets' LoadReport.as_dict(), for the run report and the checkpoint."""
+    return {"train": train_set.report.as_dict(), "val": val_set.report.as_dict()}
+
+
+def print_data_reports(train_set: DetectionDataset, val_set: DetectionDataset) -> None:
+    for name, ds in (("train", train_set), ("val", val_set)):
+        if not ds.report.source.startswith("synthetic"):
+            print(f"{name}: {ds.report.summary()}", file=sys.stderr)
+
+
+def write_run_report(out: Path, values: dict) -> Path:
+    """out/train_report.json: datasets (with their skip counts), batch size, metrics."""
+    path = out / REPORT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values, indent=2, default=str) + "\n")
+    return path
+
+
 def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bool = False,
-          epochs_float: int | None = None, epochs_qat: int | None = None, quiet: bool = False) -> TrainResult:
-    """Train `cfg` on `data` (None: the built-in dataset) into `out/`; `resume` continues from out/last.pt."""
+          epochs_float: int | None = None, epochs_qat: int | None = None, quiet: bool = False,
+          val_data: str | None = None) -> TrainResult:
+    """Train `cfg` on `data` (None: the built-in dataset) into `out/`; `resume` continues from out/last.pt.
+
+    `val_data` is a separate validation dataset (default: `data`'s val split). Writes out/train_report.json.
+    """
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     out = Path(out)
     tcfg = cfg.train
     n_float = tcfg.epochs_float if epochs_float is None else epochs_float
     n_qat = tcfg.epochs_qat if epochs_qat is None else epochs_qat
+    check_epochs(n_float, n_qat)
     total_epochs = n_float + n_qat
     device = pick_device()
     train_set = build_dataset(data, "train", cfg.input_size, synthetic_count=tcfg.train_images, seed=tcfg.seed)
-    val_set = build_dataset(data, "val", cfg.input_size, synthetic_count=tcfg.val_images, seed=tcfg.seed)
-    for name, ds in (("train", train_set), ("val", val_set)):
-        if ds.report.skipped and not quiet:
-            print(f"{name}: {ds.report.summary()}", file=sys.stderr)
+    val_set = build_dataset(data, "val", cfg.input_size, synthetic_count=tcfg.val_images, seed=tcfg.seed,
+                            val_data=val_data)
+    check_classes(train_set.names, val_set, f"training set {train_set.report.source}")
+    if not quiet:
+        print_data_reports(train_set, val_set)
+    batch_size = pick_batch_size(len(train_set), tcfg.batch_size, quiet)
+    stored = {"data": data_reference(data), "val_data": data_reference(val_data) if val_data else None,
+              "data_report": data_reports(train_set, val_set), "batch_size": batch_size}
 
     if len(train_set) * 3 * cfg.input_size**2 <= CACHE_BYTES:
         train_set = CachedDataset(train_set, quiet)
@@ -110,13 +167,14 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     command = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and "spikeflow" in sys.argv[0] else ""
     if resume and (out / LAST).is_file():
         model, doc = load_detector(out / LAST)
+        check_classes(model.names, train_set, str(out / LAST))
         if model.names != train_set.names:
             raise CheckpointError(f"{out / LAST}: classes {model.names} differ from the dataset's {train_set.names}")
         start_epoch, metrics = doc["epoch"] + 1, doc.get("metrics", {})
         command = doc.get("command", command)
     model.to(device)
     criterion = YoloLoss(model.head_spec)
-    loader = SampleLoader(train_set, tcfg.batch_size, shuffle=True, seed=tcfg.seed, drop_last=True)
+    loader = SampleLoader(train_set, batch_size, shuffle=True, seed=tcfg.seed, drop_last=True)
     steps_per_epoch = len(loader)
     rng = np.random.default_rng(tcfg.seed)
     started = time.time()
@@ -137,7 +195,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
         loader.set_epoch(epoch)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}]",
                    disable=quiet, leave=False, dynamic_ncols=True)
-        running = 0.0
+        running, steps = 0.0, 0
         for i, (images, samples) in enumerate(bar):
             step = (epoch - phase_start) * steps_per_epoch + i
             for group in optimizer.param_groups:
@@ -150,7 +208,11 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
             running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
+            steps += 1
             bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
+        if steps == 0:
+            raise TrainingError(f"epoch {epoch + 1} ran no training step ({len(train_set)} training images, "
+                                f"batch size {batch_size})")
         last_of_phase = epoch in (n_float - 1, total_epochs - 1)
         if last_of_phase:
             ev = evaluate_model(model.eval(), val_set, model.head_spec, device=device)
@@ -162,17 +224,17 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
         elif not quiet:
             tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}] loss {running:.3f} "
                        f"({time.time() - started:.0f} s)")
-        save_checkpoint(out / LAST, model, epoch=epoch, metrics=metrics, command=command,
-                        data=data or "synthetic")
+        save_checkpoint(out / LAST, model, epoch=epoch, metrics=metrics, command=command, **stored)
         if epoch == n_float - 1:  # the float-trained ANN, kept for the conventional-conversion baseline
-            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=metrics, command=command,
-                            data=data or "synthetic")
+            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=metrics, command=command, **stored)
     model.eval()
     final = evaluate_model(model, val_set, model.head_spec, device=device)
     metrics.update(map50_qat=final.map50, map50_95_qat=final.map50_95)
     doc = read_checkpoint(out / LAST)
     save_checkpoint(out / BEST, model.cpu(), epoch=doc["epoch"], metrics=metrics, command=command,
-                    data=data or "synthetic", seconds=time.time() - started)
+                    seconds=time.time() - started, **stored)
+    write_run_report(out, {"checkpoint": str((out / BEST).resolve()), "command": command, "epochs": doc["epoch"] + 1,
+                           "seconds": time.time() - started, "metrics": metrics, **stored})
     return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float", float("nan")),
                        map50_qat=final.map50, map50_95_qat=final.map50_95, seconds=time.time() - started,
                        qat_eval=final)

@@ -1,10 +1,15 @@
 """Training smoke test: a few images, one float and one QAT epoch; checkpoints, float.pt and resume."""
 
+import json
 from dataclasses import replace
 
+import pytest
+
+import spikeflow.frontend.train as train_module
+from spikeflow.errors import ConfigError
 from spikeflow.frontend.checkpoint import load_detector, read_checkpoint
 from spikeflow.frontend.config import TrainSpec
-from spikeflow.frontend.train import train
+from spikeflow.frontend.train import TrainingError, train
 from tests.factories import small_config
 
 
@@ -22,3 +27,42 @@ def test_train_writes_checkpoints_and_resumes(tmp_path) -> None:
     # Resume with one more QAT epoch: continues from epoch 2, not from scratch.
     again = train(cfg, tmp_path, resume=True, epochs_qat=2, quiet=True)
     assert read_checkpoint(again.checkpoint)["epoch"] == 2
+
+
+def tiny_cfg(**train: int):
+    spec = {"epochs_float": 1, "epochs_qat": 1, "batch_size": 8, "train_images": 32, "val_images": 4,
+            "freeze_bn_epochs": 1, **train}
+    return replace(small_config(input_size=32, channels=(4, 8)), train=TrainSpec(**spec))
+
+
+@pytest.mark.parametrize(("ef", "eq", "match"), [(0, 0, "at least one epoch in total, got 0 float \\+ 0 QAT"),
+                                                 (-1, 2, "float epochs must be >= 0, got -1"),
+                                                 (1, -3, "QAT epochs must be >= 0, got -3")])
+def test_epoch_counts_checked_before_any_work(tmp_path, ef: int, eq: int, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        train(tiny_cfg(), tmp_path / "run", epochs_float=ef, epochs_qat=eq, quiet=True)
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_set_smaller_than_a_batch_trains_with_a_smaller_batch(tmp_path, capsys) -> None:
+    result = train(tiny_cfg(train_images=3, epochs_qat=0), tmp_path)
+    assert "training with batches of 3" in capsys.readouterr().err
+    doc = read_checkpoint(result.checkpoint)
+    assert doc["batch_size"] == 3
+    report = json.loads((tmp_path / "train_report.json").read_text())
+    assert report["batch_size"] == 3 and report["data_report"]["train"]["kept"] == 3
+
+
+def test_an_epoch_without_steps_is_an_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(train_module, "pick_batch_size", lambda n, batch, quiet=False: batch)
+    with pytest.raises(TrainingError, match="epoch 1 ran no training step \\(3 training images, batch size 8\\)"):
+        train(tiny_cfg(train_images=3), tmp_path, quiet=True)
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_synthetic_run_report_and_checkpoint_record_the_data(tmp_path) -> None:
+    train(tiny_cfg(train_images=8, epochs_qat=0), tmp_path, quiet=True)
+    doc = read_checkpoint(tmp_path / "model.pt")
+    assert doc["data"] == "synthetic" and doc["val_data"] is None
+    assert doc["data_report"]["val"] == {"kept": 4, "skipped": 0, "by_reason": {}, "first": [],
+                                         "source": "synthetic:val", "notes": []}

@@ -58,12 +58,12 @@ def step_evaluate(build: BuildDir, cfg: BuildConfig) -> None:
     if cfg.model.kind == "qonnx":
         print("   skipped: a QONNX source has no torch model to evaluate")
         return
-    from spikeflow.frontend.checkpoint import load_detector
+    from spikeflow.frontend.checkpoint import load_detector, resolve_stored_data
     from spikeflow.frontend.evaluate import draw_evaluation, evaluate_model
 
     checkpoint = checkpoint_of(build, cfg)
     model, doc = load_detector(checkpoint)
-    data = cfg.data or doc.get("data") or SYNTHETIC
+    data = cfg.data or resolve_stored_data(doc.get("data"), checkpoint) or SYNTHETIC
     ev = evaluate_model(model, _validation_set(model, data), model.head_spec)
     build.report.mkdir(parents=True, exist_ok=True)
     picture = draw_evaluation(ev, model.names, build.report / "predictions.png")
@@ -83,7 +83,7 @@ def step_export(build: BuildDir, cfg: BuildConfig) -> None:
 def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     """QONNX export of the checkpoint, checked with execute_onnx against Brevitas on the verification frames
     (stage `qonnx` of verify.json); writes model.onnx, model_info.json and report/model.json."""
-    from spikeflow.frontend.checkpoint import load_detector
+    from spikeflow.frontend.checkpoint import load_detector, resolve_stored_data
     from spikeflow.frontend.evaluate import evaluate_model
     from spikeflow.frontend.export import check_export, export_detector
     from spikeflow.frontend.modelinfo import weight_accounting
@@ -92,7 +92,7 @@ def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     checkpoint = checkpoint_of(build, cfg)
     model, doc = load_detector(checkpoint)
     mcfg = model.cfg
-    trained_on = doc.get("data") or SYNTHETIC
+    trained_on = resolve_stored_data(doc.get("data"), checkpoint) or SYNTHETIC
     info = ModelInfo(name=mcfg.name, input_shape=(3, mcfg.input_size, mcfg.input_size), names=tuple(model.names),
                      anchors=tuple(model.head_spec.anchors), data=trained_on, source=str(checkpoint),
                      synthetic_val_images=mcfg.train.val_images, seed=mcfg.train.seed)
