@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from spikeflow.backends.rtl import generate_rtl
-from spikeflow.hw.folding import LayerFolding
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
+from spikeflow.hw.folding import LayerFolding, resolve_folding
 from spikeflow.ir.random import random_network
 from tests.backends.rtl.simtools import run_cocotb
 
@@ -94,4 +95,6 @@ def test_tiny_like_network(tmp_path, fold):
     # the serial folding needs ~8x the cycles per frame (bit-serial first layer): fewer frames
     _run(net, tmp_path, folding=folding, frames=32 if fold == "default" else 3, report=report)
     steady = float(report.read_text().split()[0])
-    print(f"tiny-like {fold}: {steady:.0f} cycles per frame")
+    estimate = cycles_per_frame(estimate_cycles(net, resolve_folding(net, folding)))
+    print(f"tiny-like {fold}: {steady:.0f} cycles per frame, estimate {estimate}")
+    assert steady == pytest.approx(estimate, rel=0.05)
