@@ -7,9 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo sim test test-fast lint bench clean
+.PHONY: setup tools demo sim test test-fast lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) tools
+
+# Debian tools the flow runs: yosys (resource estimates). Installed with apt-get when missing.
+tools:
+	@command -v yosys >/dev/null 2>&1 || { echo "installing yosys with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yosys >/dev/null; } \
+		|| { echo "error: yosys is missing and apt-get could not install it (run as root, or install yosys)"; exit 1; }
 
 # torch is pinned and installed first: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml requirements.txt Makefile

@@ -87,7 +87,7 @@ class BuildConfig:
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"model": self.model.as_dict(), "data": self.data, "names": list(self.names),
-                               "board": self.board.value, "clock_mhz": self.clock, "target_fps": self.target_fps,
+                               "board": self.board.value, "clock_mhz": self.clock_mhz, "target_fps": self.target_fps,
                                "folding": str(self.folding) if self.folding else None, "frames": self.frames,
                                "seed": self.seed, "steps": list(self.steps)}
         return {k: v for k, v in doc.items() if v is not None and v != []}

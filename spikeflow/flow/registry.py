@@ -56,6 +56,8 @@ STEPS: tuple[Step, ...] = (
     Step("fold", _HARDWARE, "step_fold", "folding.json: the folding every back end builds", (IR,)),
     Step("rtl", _RTL, "step_rtl", "generate the RTL from the IR and folding.json (the fold step's, run if missing)",
          (IR,)),
+    Step("estimate", _RTL, "step_estimate", "resources from Yosys, per instance out of context (cached)",
+         (IR, Input("rtl", "rtl"))),
     Step("rtlsim", _RTL, "step_rtlsim", "fast Verilator harness against the golden model, cycles per frame",
          (IR, FRAMES, Input("rtl", "rtl"))),
     Step("cocotb", _RTL, "step_cocotb", "cocotb testbench with random idle and back-pressure against the golden model",

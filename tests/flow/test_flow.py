@@ -1,6 +1,7 @@
 """The build flow end to end on a small random detector: steps, reports, errors, and the torch-free hand-off."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -222,3 +223,32 @@ def test_sim_with_two_frames_reports_timing_unavailable(build, tmp_path) -> None
     perf = json.loads((copy / "report" / "performance.json").read_text())
     assert perf["cycles_per_frame"] is None and perf["fps"] is None
     assert "at least 3" in perf["timing_note"]
+
+
+@pytest.mark.slow
+def test_fold_to_target_and_estimate_steps(build, tmp_path) -> None:
+    """fold for a target frame rate, generate, estimate with Yosys (out of context, cached) and simulate."""
+    require_verilator()
+    if shutil.which("yosys") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but yosys is not installed ('make setup' installs it)")
+        pytest.skip("yosys not installed")
+    copy = tmp_path / "fold"
+    shutil.copytree(build, copy, ignore=shutil.ignore_patterns("rtl", "cocotb"))
+    config = tmp_path / "fold.yaml"
+    saved = yaml.safe_load((build / "build.yaml").read_text())
+    saved.update(board="pynq-z2", target_fps=50_000, frames=4,
+                 steps=["fold", "rtl", "estimate", "rtlsim", "report"])
+    config.write_text(yaml.safe_dump(saved))
+    assert main(["build", str(copy), "--config", str(config)]) == 0
+    plan = json.loads((copy / "report" / "folding.json").read_text())
+    assert plan["target_met"] and plan["budget_cycles"] == 2_000  # 100 MHz / 50,000 FPS
+    perf = json.loads((copy / "report" / "performance.json").read_text())
+    assert perf["cycles_per_frame"] <= plan["budget_cycles"] * 1.05
+    res = json.loads((copy / "report" / "resources.json").read_text())
+    for key in ("part", "tool", "LUT", "FF", "BRAM36", "URAM", "DSP", "capacity", "max_logic_levels"):
+        assert key in res
+    assert res["tool"].startswith("yosys") and res["part"] == "xc7z020clg400-1"
+    assert res["LUT"] > 0 and res["capacity"]["LUT"] == 53_200
+    assert {row["layer"] for row in res["layers"]} >= {"input", "Conv_0", "Conv_2", "output"}
+    assert (copy / "report" / "resources.png").is_file()

@@ -6,6 +6,8 @@ out weights/biases/thresholds in the word order the neuron unit reads them, and 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +115,17 @@ def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) 
     return paths
 
 
+def _instances(insts: list[_Instance], fmt: StreamFormat) -> list[dict[str, Any]]:
+    """Every module instance of the top with plain parameters (the stream adapters are in the template)."""
+    adapter_in = {"module": "spikeflow_axis_input", "instance": "u_input", "layer": "input", "parameters": {
+        "CHANNELS": fmt.channels, "PIXEL_BITS": fmt.pixel_bits, "PIXELS_PER_BEAT": fmt.pixels_per_beat,
+        "FRAME_PIXELS": fmt.height * fmt.width, "STATUS_WIDTH": fmt.status_width}}
+    adapter_out = {"module": "spikeflow_axis_output", "instance": "u_output", "layer": "output", "parameters": {
+        "CHANNELS": fmt.out_channels, "VALUE_BITS": fmt.value_bits,
+        "FRAME_PIXELS": fmt.out_height * fmt.out_width_px, "OUT_WIDTH": fmt.out_width}}
+    return [adapter_in, *(i.as_dict() for i in insts), adapter_out]
+
+
 def _fifo_depth(row_positions: int) -> int:
     """Depth of the FIFO after a stage whose output rows hold `row_positions` positions.
 
@@ -144,6 +157,19 @@ class _Instance:
     s: str
     m: str
     comment: str
+    layer: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The instance for tools that read the generated folder (instances.json): parameters as plain values,
+        ROM images by file name."""
+        plain: dict[str, Any] = {}
+        for key, value in self.params:
+            if value.lstrip("-").isdigit():
+                plain[key] = int(value)
+            else:
+                quoted = re.findall(r'"([^"]*)"', value)
+                plain[key] = quoted[-1] if quoted else value
+        return {"module": self.module, "instance": self.name, "layer": self.layer, "parameters": plain}
 
 
 def _mem_param(path: Path) -> str:
@@ -160,8 +186,9 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
 
     def add(module: str, name: str, params: dict[str, Any], width: int, comment: str) -> None:
         out = _Stream(f"{name}_out", width)
+        layer = next((n.name for n in net.layers if name == n.name or name.startswith(n.name + "_")), name)
         insts.append(_Instance(module, f"u_{name}", [(k, str(v)) for k, v in params.items()],
-                               streams[-1].name, out.name, comment))
+                               streams[-1].name, out.name, comment, layer))
         streams.append(out)
 
     for layer in net.layers:
@@ -235,6 +262,7 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     top = out_dir / f"{TOP}.v"
     _write_if_changed(top, env.get_template(f"{TOP}.v.j2").render(**view))
+    _write_if_changed(out_dir / "instances.json", json.dumps(_instances(view["instances"], fmt), indent=1) + "\n")
     lib_dir = out_dir / "lib"
     lib_dir.mkdir(exist_ok=True)
     library = hardware_folder("rtl")

@@ -103,3 +103,52 @@ def step_cocotb(build: BuildDir, cfg: BuildConfig) -> None:
                                           f"{time.time() - started:.0f} s")}
     record_stages(build.root, results)
     print_stages(results, len(images), build.report / "verify.json")
+
+
+def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
+    """Resources from Yosys: every distinct instance of rtl/ synthesised out of context for the board's family
+    (cached), summed per layer and in total: report/resources.json and report/resources.png."""
+    import json
+
+    from spikeflow.backends.rtl.synth import SynthResult, find_yosys, synth_instance, yosys_version
+    from spikeflow.hw.charts import plot_layer_resources
+
+    find_yosys()
+    net = load_network(build.ir)
+    spec = cfg.board.spec
+    instances = json.loads((build.rtl / "instances.json").read_text())
+    total = SynthResult()
+    layers: dict[str, SynthResult] = {}
+    fresh = 0
+    for inst in instances:
+        result, cached = synth_instance(build.rtl, inst, spec.family)
+        fresh += not cached
+        print(f"     {inst['instance']:<22} {inst['module']:<22} LUT {result.LUT:>8,.0f}  FF {result.FF:>7,}  "
+              f"BRAM36 {result.BRAM36:>5g}  DSP {result.DSP:>4}  levels {result.max_logic_levels:>2}"
+              f"{'  (cached)' if cached else f'  ({result.seconds:.0f} s)'}", flush=True)
+        total.add(result)
+        layers.setdefault(inst["layer"], SynthResult()).add(result)
+    from spikeflow.backends.rtl.generator import load_rtl
+
+    rows = {r.layer: r for r in estimate_cycles(net, load_rtl(build.rtl, net).folding)}
+    capacity = spec.capacity.as_dict()
+    used = {key: getattr(total, key) for key in capacity}
+    utilization = {key: round(100.0 * used[key] / capacity[key], 2) if capacity[key] else None for key in capacity}
+    fits = all(used[k] <= capacity[k] for k in capacity)
+    layer_rows = [{"layer": name, "cycles": rows[name].cycles if name in rows else None,
+                   **{k: v for k, v in r.as_dict().items() if k not in ("cells", "seconds")}}
+                  for name, r in layers.items()]
+    write_report(build.root, "resources", {
+        "part": spec.part, "family": spec.family, "board": cfg.board.value, "tool": yosys_version(),
+        "method": "each distinct instance synthesised out of context with synth_xilinx -flatten, summed",
+        **used, "CARRY": total.CARRY, "capacity": capacity, "utilization_percent": utilization, "fits": fits,
+        "max_logic_levels": total.max_logic_levels, "lut_levels": total.lut_levels,
+        "layers": layer_rows, "instances_synthesised": fresh, "instances_cached": len(instances) - fresh,
+        "yosys_seconds": total.seconds,
+    })
+    plot_layer_resources(layer_rows, build.report / "resources.png", f"{net.name} on {spec.part}")
+    print(f"   {spec.part}: LUT {total.LUT:,.0f} ({utilization['LUT']}%), FF {total.FF:,} ({utilization['FF']}%), "
+          f"BRAM36 {total.BRAM36:g} ({utilization['BRAM36']}%), URAM {total.URAM}, DSP {total.DSP} "
+          f"({utilization['DSP']}%): {'fits' if fits else 'DOES NOT FIT'}; deepest path {total.max_logic_levels} "
+          f"levels ({total.lut_levels} LUT levels)")
+    print(f"   report: {build.report / 'resources.json'}, chart: {build.report / 'resources.png'}")

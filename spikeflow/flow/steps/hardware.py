@@ -22,9 +22,19 @@ def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
     """folding.json: the config's folding file (completed and checked), else the default folding (every layer
     keeps up with one input pixel per cycle). Prints the estimated cycles per stage and the FPS at the clock."""
     net = load_network(build.ir)
+    plan = None
     if cfg.folding:
         folding = resolve_folding(net, load_folding(cfg.folding), where=str(cfg.folding))
         origin = str(cfg.folding)
+    elif cfg.target_fps:
+        from spikeflow.hw.autofold import fold_to_target
+        from spikeflow.hw.resources import CALIBRATION
+
+        plan = fold_to_target(net, cfg.clock, cfg.target_fps, cfg.board.spec.capacity)
+        folding = plan.folding
+        origin = (f"automatic folding for {cfg.target_fps:,.0f} FPS at {cfg.clock:g} MHz on {cfg.board.spec.part} "
+                  f"(budget {plan.budget_cycles:,} cycles per frame)")
+        write_report(build.root, "folding", {**plan.as_dict(), "resource_model": CALIBRATION})
     else:
         folding = default_folding(net)
         origin = "default folding (one input pixel per cycle)"
@@ -38,9 +48,14 @@ def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
         knobs = f"PE={f.pe} SIMD={f.simd} {'time-parallel' if f.time_parallel else 'time-serial'}" if f else ""
         print(f"     {row.layer:<12} {row.cycles:>10,} cycles/frame  {knobs}")
     print(f"   estimated {estimate:,} cycles per frame: {fps:,.0f} FPS at {cfg.clock:g} MHz on {cfg.board.value}")
-    if cfg.target_fps and fps < cfg.target_fps:
-        print(f"   note: the target of {cfg.target_fps:,.0f} FPS is not met by this folding (automatic folding to a "
-              f"target is not implemented yet)")
+    for note in plan.notes if plan else ():
+        print(f"   note: {note}")
+    if plan:
+        print("   estimated resources (analytical model): " + ", ".join(f"{k} {v:,.0f}" for k, v in
+                                                                    plan.resources.items())
+              + f"; {'fits' if plan.fits else 'does not fit'} the part")
+    elif cfg.target_fps and fps < cfg.target_fps:
+        print(f"   note: the target of {cfg.target_fps:,.0f} FPS is not met by the folding file {cfg.folding}")
 
 
 def step_report(build: BuildDir, cfg: BuildConfig) -> None:

@@ -1,0 +1,116 @@
+"""The folding benchmark: measured cycles, FPS and Yosys resources of the default and tiny detectors folded for
+their targets, written to build/bench/summary.json (keys in REPORTS.md) and printed as one table.
+
+    python bench/fold_bench.py [--frames 3] [--rows default-zcu104-1600,...]
+
+Rows: default on ZCU104 at 200 MHz for 1,600 and 3,000 FPS; default on PYNQ-Z2 at 100 MHz, the best FPS that fits;
+tiny on ZCU104 at its default folding. Each row is a build folder under build/bench/ that runs the flow's steps
+fold, rtl, estimate, rtlsim and report on the model's IR (exported and converted once per model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikeflow.flow.builddir import BuildDir
+from spikeflow.flow.config import BuildConfig, ModelSource
+from spikeflow.flow.report import command_line, read_report
+from spikeflow.flow.runner import run_build
+from spikeflow.hw.boards import Board
+
+BENCH = Path("build/bench")
+HAND_OFF = ("ir", "frames.npz", "model.onnx", "model_info.json")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    model: str
+    checkpoint: str
+    board: Board
+    clock_mhz: float
+    target_fps: float | None  # None: the default folding (one input pixel per cycle)
+
+
+ROWS = (
+    Row("default-zcu104-1600", "default", "model/default.pt", Board.ZCU104, 200.0, 1600.0),
+    Row("default-zcu104-3000", "default", "model/default.pt", Board.ZCU104, 200.0, 3000.0),
+    Row("default-pynq-z2-best", "default", "model/default.pt", Board.PYNQ_Z2, 100.0, 1e9),
+    Row("tiny-zcu104-default", "tiny", "model/tiny.pt", Board.ZCU104, 200.0, None),
+)
+
+
+def model_build(model: str, checkpoint: str, frames: int) -> BuildDir:
+    """build/bench/<model>: exported, converted and with its frames, once."""
+    build = BuildDir(BENCH / model)
+    if not (build.ir_json.is_file() and build.frames.is_file()):
+        run_build(build.root, BuildConfig(ModelSource("checkpoint", Path(checkpoint).resolve()), frames=frames,
+                                          steps=("export", "frames", "convert")))
+    return build
+
+
+def run_row(row: Row, frames: int) -> dict:
+    source = model_build(row.model, row.checkpoint, frames)
+    build = BuildDir(BENCH / row.name)
+    build.root.mkdir(parents=True, exist_ok=True)
+    for name in HAND_OFF:
+        src, dst = source.root / name, build.root / name
+        if dst.exists():
+            shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
+    cfg = BuildConfig(ModelSource("checkpoint", Path(row.checkpoint).resolve()), board=row.board,
+                      clock_mhz=row.clock_mhz, target_fps=row.target_fps, frames=frames,
+                      steps=("fold", "rtl", "estimate", "rtlsim", "report"))
+    run_build(build.root, cfg)
+    perf = read_report(build.root, "performance")
+    res = read_report(build.root, "resources")
+    stage = read_report(build.root, "verify")["stages"]["rtlsim"]
+    fold = read_report(build.root, "folding")
+    capacity = res["capacity"]
+    return {
+        "name": row.name, "model": row.model, "board": row.board.value, "part": row.board.spec.part,
+        "clock_mhz": row.clock_mhz, "target_fps": row.target_fps if row.target_fps and row.target_fps < 1e8 else
+        ("best that fits" if row.target_fps else "default folding"),
+        "target_met": fold.get("target_met"), "fold_notes": fold.get("notes", []),
+        "cycles_per_frame": perf["cycles_per_frame"], "estimated_cycles_per_frame": perf["estimated_cycles_per_frame"],
+        "fps": perf["fps"], "latency_us": perf["latency_cycles"] / row.clock_mhz, "frames": stage["frames"],
+        "mismatches": stage["mismatches"], **{k: res[k] for k in capacity}, "capacity": capacity,
+        "utilization_percent": res["utilization_percent"], "fits": res["fits"], "lut_levels": res["lut_levels"],
+        "max_logic_levels": res["max_logic_levels"], "finn": {"error": "FINN comparison not run yet"},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=3, help="frames back to back in the harness (>= 3)")
+    ap.add_argument("--rows", help="comma-separated row names (default: all)")
+    args = ap.parse_args(argv)
+    if args.frames < 3:
+        ap.error("--frames must be at least 3: the steady state is measured over frames 1..N-1")
+    wanted = set(args.rows.split(",")) if args.rows else {r.name for r in ROWS}
+    rows, started = [], time.time()
+    for row in ROWS:
+        if row.name in wanted:
+            print(f"== bench row {row.name}", flush=True)
+            rows.append(run_row(row, args.frames))
+    (BENCH / "summary.json").write_text(json.dumps({"rows": rows, "seconds": round(time.time() - started, 1),
+                                                    "command": command_line()}, indent=2) + "\n")
+    head = f"{'row':<22} {'cycles':>8} {'est':>8} {'FPS':>7} {'lat us':>7} {'mism':>4} {'LUT':>8} {'FF':>8} " \
+           f"{'BRAM36':>7} {'DSP':>5} {'levels':>6}"
+    print(head)
+    for r in rows:
+        print(f"{r['name']:<22} {r['cycles_per_frame']:>8,.0f} {r['estimated_cycles_per_frame']:>8,} {r['fps']:>7,.0f} "
+              f"{r['latency_us']:>7,.0f} {r['mismatches']:>4} {r['LUT']:>8,.0f} {r['FF']:>8,} {r['BRAM36']:>7g} "
+              f"{r['DSP']:>5} {r['max_logic_levels']:>6}  ({r['utilization_percent']['LUT']}% LUT of {r['part']})")
+    print(f"summary: {BENCH / 'summary.json'}")
+    return 0 if all(r["mismatches"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

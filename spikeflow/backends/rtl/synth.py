@@ -1,0 +1,214 @@
+"""Resource estimates from Yosys: each distinct instance of a generated top synthesised out of context with
+`synth_xilinx` for the part's family, cached by a hash of its parameters, sources and ROM contents, and summed.
+
+Logic depth: the longest combinational path between registers (flip-flops, BRAM, URAM, DSP and ports are the
+cut points), counting LUT and wide-MUX cells as one level each and a carry chain as one level however long it is
+(`max_logic_levels`); `lut_levels` counts the LUT and MUX levels only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spikeflow.errors import SpikeflowError, ToolMissingError
+
+SCRIPT_VERSION = 1  # bump when the synthesis script or the counting rules change (invalidates the cache)
+LUTRAM_LUTS = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
+               "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "SRL16E": 1,
+               "SRLC32E": 1}
+SEQUENTIAL_PREFIXES = ("FD", "RAMB", "URAM", "DSP48", "BUFG", "IBUF", "OBUF")
+
+
+def find_yosys() -> Path:
+    exe = shutil.which("yosys")
+    if not exe:
+        raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does)")
+    return Path(exe)
+
+
+def yosys_version() -> str:
+    out = subprocess.run([str(find_yosys()), "-V"], capture_output=True, text=True).stdout.strip()
+    match = re.search(r"Yosys (\S+)", out)
+    return f"yosys {match.group(1)}" if match else out
+
+
+@dataclass
+class SynthResult:
+    """What Yosys made of one instance (or a sum of instances)."""
+
+    LUT: float = 0
+    FF: int = 0
+    CARRY: int = 0
+    BRAM36: float = 0
+    URAM: int = 0
+    DSP: int = 0
+    max_logic_levels: int = 0
+    lut_levels: int = 0
+    cells: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, other: SynthResult) -> None:
+        for key in ("LUT", "FF", "CARRY", "BRAM36", "URAM", "DSP"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        self.max_logic_levels = max(self.max_logic_levels, other.max_logic_levels)
+        self.lut_levels = max(self.lut_levels, other.lut_levels)
+        for name, n in other.cells.items():
+            self.cells[name] = self.cells.get(name, 0) + n
+        self.seconds += other.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_stat(text: str) -> dict[str, int]:
+    """Cell counts of the last `stat` block of a Yosys log; a SpikeflowError when there is none (a synthesis run
+    whose log lacks the statistics is never trusted)."""
+    blocks = text.split("Number of cells:")
+    if len(blocks) < 2:
+        raise SpikeflowError("Yosys printed no statistics ('Number of cells' missing): the synthesis failed")
+    cells: dict[str, int] = {}
+    for line in blocks[-1].splitlines()[1:]:
+        match = re.match(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$", line)
+        if not match:
+            if cells:
+                break
+            continue
+        cells[match.group(1)] = int(match.group(2))
+    return cells
+
+
+def resources(cells: dict[str, int]) -> dict[str, float]:
+    """Xilinx resources from cell counts: LUTs (LUT1-6 and LUT RAM/SRL cells in LUTs), FFs, carry cells,
+    BRAM in RAMB36 equivalents (a RAMB18 is half), URAM, DSP."""
+    lut = sum(n for name, n in cells.items() if re.fullmatch(r"LUT[1-6]", name))
+    lut += sum(LUTRAM_LUTS[name] * n for name, n in cells.items() if name in LUTRAM_LUTS)
+    return {
+        "LUT": lut,
+        "FF": sum(n for name, n in cells.items() if re.fullmatch(r"FD[A-Z]+", name)),
+        "CARRY": sum(n for name, n in cells.items() if name in ("CARRY4", "CARRY8")),
+        "BRAM36": sum(n for name, n in cells.items() if name.startswith("RAMB36"))
+        + 0.5 * sum(n for name, n in cells.items() if name.startswith("RAMB18")),
+        "URAM": sum(n for name, n in cells.items() if name.startswith("URAM")),
+        "DSP": sum(n for name, n in cells.items() if name.startswith("DSP48")),
+    }
+
+
+def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int]:
+    """(max_logic_levels, lut_levels) of a flattened Yosys JSON netlist, as the module docstring defines."""
+    mod = netlist["modules"][module]
+    drivers: dict[int, tuple[str, str]] = {}
+    for name, cell in mod["cells"].items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "output":
+                for b in bits:
+                    if isinstance(b, int):
+                        drivers[b] = (name, port)
+    memo: dict[str, tuple[int, int]] = {}
+
+    def is_cut(kind: str) -> bool:
+        return kind.startswith(SEQUENTIAL_PREFIXES)
+
+    def depth(name: str) -> tuple[int, int]:
+        if name in memo:
+            return memo[name]
+        memo[name] = (0, 0)  # breaks combinational loops, which the RTL does not have
+        cell = mod["cells"][name]
+        kind = cell["type"]
+        best_total, best_lut = 0, 0
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) != "input":
+                continue
+            for b in bits:
+                if not isinstance(b, int) or b not in drivers:
+                    continue
+                src, src_port = drivers[b]
+                src_kind = mod["cells"][src]["type"]
+                total, lut = (0, 0) if is_cut(src_kind) else depth(src)
+                if kind.startswith(("LUT", "MUXF")) or kind in LUTRAM_LUTS:
+                    total, lut = total + 1, lut + 1
+                elif kind.startswith("CARRY") and not (port == "CI" and src_kind.startswith("CARRY")):
+                    total += 1  # entering a carry chain; along CO -> CI the chain costs nothing more
+                best_total, best_lut = max(best_total, total), max(best_lut, lut)
+        memo[name] = (best_total, best_lut)
+        return memo[name]
+
+    worst_total, worst_lut = 0, 0
+    for name, cell in mod["cells"].items():
+        if is_cut(cell["type"]):
+            continue
+        total, lut = depth(name)
+        worst_total, worst_lut = max(worst_total, total), max(worst_lut, lut)
+    return worst_total, worst_lut
+
+
+def _script(module: str, params: dict[str, Any], sources: list[str], family: str) -> str:
+    sets = []
+    for key, value in params.items():
+        sets.append(f'-set {key} "{value}"' if isinstance(value, str) else f"-set {key} {int(value)}")
+    return "\n".join([
+        f"read_verilog -defer {' '.join(sources)}",
+        f"chparam {' '.join(sets)} {module}",
+        f"synth_xilinx -family {family} -flatten -noiopad -noclkbuf -top {module}",
+        "tee -o stat.txt stat",
+        "write_json netlist.json",
+    ]) + "\n"
+
+
+def instance_key(rtl_dir: Path, inst: dict[str, Any], family: str, version: str) -> str:
+    """Hash of everything the synthesis result depends on."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"module": inst["module"], "parameters": inst["parameters"], "family": family,
+                         "yosys": version, "script": SCRIPT_VERSION}, sort_keys=True).encode())
+    for src in sorted((rtl_dir / "lib").glob("*.v")):
+        h.update(src.read_bytes())
+    for value in inst["parameters"].values():
+        if isinstance(value, str) and (rtl_dir / value).is_file():
+            h.update((rtl_dir / value).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("SPIKEFLOW_CACHE", Path.home() / ".cache" / "spikeflow")) / "yosys"
+
+
+def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache: Path | None = None,
+                   work: Path | None = None) -> tuple[SynthResult, bool]:
+    """Synthesise one instance out of context (from rtl_dir, where its ROM images are); returns its result and
+    whether it came from the cache."""
+    rtl_dir = Path(rtl_dir).resolve()
+    version = yosys_version()
+    cache = cache or default_cache()
+    key = instance_key(rtl_dir, inst, family, version)
+    hit = cache / f"{key}.json"
+    if hit.is_file():
+        return SynthResult(**json.loads(hit.read_text())), True
+    work = Path(work or rtl_dir / "synth") / f"{inst['instance']}-{key[:8]}"
+    work.mkdir(parents=True, exist_ok=True)
+    sources = [str(p) for p in sorted((rtl_dir / "lib").glob("*.v"))]
+    params = {k: (str(rtl_dir / v) if isinstance(v, str) and (rtl_dir / v).is_file() else v)
+              for k, v in inst["parameters"].items()}
+    (work / "synth.ys").write_text(_script(inst["module"], params, sources, family))
+    started = time.time()
+    proc = subprocess.run([str(find_yosys()), "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True,
+                          text=True)
+    seconds = time.time() - started
+    log = (work / "yosys.log").read_text() if (work / "yosys.log").is_file() else proc.stderr
+    if proc.returncode != 0:
+        raise SpikeflowError(f"Yosys failed on {inst['instance']} ({inst['module']}); log: {work / 'yosys.log'}: "
+                             f"{(proc.stderr or log)[-300:].strip()}")
+    cells = parse_stat((work / "stat.txt").read_text() if (work / "stat.txt").is_file() else log)
+    levels, lut_levels = logic_levels(json.loads((work / "netlist.json").read_text()), inst["module"])
+    result = SynthResult(**resources(cells), max_logic_levels=levels, lut_levels=lut_levels, cells=cells,
+                         seconds=round(seconds, 1))
+    cache.mkdir(parents=True, exist_ok=True)
+    hit.write_text(json.dumps(result.as_dict()) + "\n")
+    return result, False
