@@ -73,3 +73,25 @@ def plot_layer_cycles(rows: list[LayerCycles], measured: float | None, path: str
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+CYCLE_SLACK = 4  # simulation limits allow this many times the estimated cycles per frame ...
+CYCLE_MARGIN = 100_000  # ... plus this many cycles (pipeline fill, back-pressure and idle cycles)
+
+
+@dataclass(frozen=True)
+class CycleLimits:
+    """How long a simulation may run before it is declared stuck, derived from the estimated cycles per frame
+    (so a legal slow folding always simulates to the end)."""
+
+    per_frame: int
+    run: int
+
+
+def limits_from_estimate(estimated_cycles_per_frame: int, frames: int) -> CycleLimits:
+    per_frame = CYCLE_SLACK * estimated_cycles_per_frame + CYCLE_MARGIN
+    return CycleLimits(per_frame=per_frame, run=(frames + 2) * per_frame)
+
+
+def cycle_limits(net: FewdIFNetwork, folding: Folding, frames: int) -> CycleLimits:
+    return limits_from_estimate(cycles_per_frame(estimate_cycles(net, folding)), frames)

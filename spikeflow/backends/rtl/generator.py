@@ -17,6 +17,7 @@ import jinja2
 import numpy as np
 
 from spikeflow.errors import ConfigError
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, pack_fields
@@ -40,6 +41,7 @@ class RtlBuild:
     filelist: Path
     stream: StreamFormat
     folding: Folding
+    estimated_cycles_per_frame: int  # the analytical model's frame interval (spikeflow.hw.cycles)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -276,7 +278,7 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     _write_if_changed(filelist, "".join(f"{p.relative_to(out_dir).as_posix()}\n" for p in sources))
     _write_if_changed(out_dir / "folding.json", fold.to_json())  # the folding this RTL was made with
     return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist, stream=fmt,
-                    folding=fold)
+                    folding=fold, estimated_cycles_per_frame=cycles_per_frame(estimate_cycles(net, fold)))
 
 
 
@@ -293,4 +295,5 @@ def load_rtl(out_dir: str | Path, net: FewdIFNetwork) -> RtlBuild:
     fold = resolve_folding(net, load_folding(out_dir / "folding.json"), where=str(out_dir / "folding.json"))
     sources = [out_dir / line.strip() for line in filelist.read_text().splitlines() if line.strip()]
     return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist,
-                    stream=StreamFormat.of(net, fold.pixels_per_beat), folding=fold)
+                    stream=StreamFormat.of(net, fold.pixels_per_beat), folding=fold,
+                    estimated_cycles_per_frame=cycles_per_frame(estimate_cycles(net, fold)))

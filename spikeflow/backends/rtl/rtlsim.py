@@ -18,6 +18,7 @@ import numpy as np
 from spikeflow.backends.rtl.generator import RtlBuild
 from spikeflow.backends.rtl.tools import verilator_env
 from spikeflow.errors import SpikeflowError
+from spikeflow.hw.cycles import limits_from_estimate
 from spikeflow.hw.sources import hardware_folder
 
 HARNESS_TEMPLATE = "spikeflow_harness.cpp.j2"
@@ -71,15 +72,15 @@ class RtlSim:
     def run(self, frames: np.ndarray, max_cycles: int | None = None) -> tuple[np.ndarray, list[int]]:
         """frames uint8 [N,C,H,W] -> (V int64 [N,K,Gh,Gw], done cycle of each frame).
 
-        max_cycles bounds the simulation (default: generous for the default folding); pass a bound derived from
-        the estimated cycles per frame for slow foldings.
+        max_cycles bounds the simulation (default: spikeflow.hw.cycles.cycle_limits, from the estimated cycles per
+        frame of the build's folding).
         """
         fmt = self.build.stream
         payload = fmt.pack_frames(frames)
         n = len(payload) // fmt.frame_bytes
         exe = self.compile()
         if max_cycles is None:
-            max_cycles = 64 + (n + 4) * (fmt.beats_per_frame * 64 + fmt.values_per_frame * 64 + 100_000)
+            max_cycles = limits_from_estimate(self.build.estimated_cycles_per_frame, n).run
         with tempfile.TemporaryDirectory() as tmp:
             fin, fout = Path(tmp) / "frames.bin", Path(tmp) / "out.bin"
             fin.write_bytes(payload)

@@ -21,6 +21,7 @@ from spikeflow.backends.rtl.rtlsim import RtlSim
 from spikeflow.backends.rtl.tools import find_verilator, use_verilator
 from spikeflow.errors import SpikeflowError, ToolMissingError
 from spikeflow.golden.ops import check_frames
+from spikeflow.hw.cycles import cycle_limits
 from spikeflow.hw.folding import Folding
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.ir import FewdIFNetwork
@@ -41,6 +42,8 @@ def simulate_frames(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path,
     frames = check_frames(net, frames)
     build = generate_rtl(net, out_dir, folding=folding)
     sim = RtlSim(build)
+    if max_cycles is None:
+        max_cycles = cycle_limits(net, build.folding, len(frames)).run
     v, done = sim.run(frames, max_cycles=max_cycles)
     return v, done, build
 
@@ -86,8 +89,9 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
         "SPIKEFLOW_TB_NET": str(ir_dir), "SPIKEFLOW_TB_PPB": str(build.pixels_per_beat),
         "SPIKEFLOW_TB_SEED": str(seed), "SPIKEFLOW_TB_INPUT": str(fin), "SPIKEFLOW_TB_OUTPUT": str(fout),
     }
-    if frame_timeout_cycles:
-        env["SPIKEFLOW_TB_FRAME_CYCLES"] = str(int(frame_timeout_cycles))
+    if frame_timeout_cycles is None:
+        frame_timeout_cycles = cycle_limits(net, build.folding, len(frames)).per_frame
+    env["SPIKEFLOW_TB_FRAME_CYCLES"] = str(int(frame_timeout_cycles))
     results = sim_dir / "results.xml"
     results.unlink(missing_ok=True)
     runner.test(hdl_toplevel=build.top, test_module="tb_network", test_dir=sim, build_dir=sim_dir,

@@ -11,23 +11,11 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
-from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, plot_layer_cycles
+from spikeflow.hw.cycles import cycle_limits, cycles_per_frame, estimate_cycles, plot_layer_cycles
 from spikeflow.hw.folding import load_folding
-from spikeflow.ir import FewdIFNetwork, load_network
+from spikeflow.ir import load_network
 from spikeflow.verify.compare import compare
 from spikeflow.verify.report import print_stages, record_stages
-
-CYCLE_SLACK = 4  # simulation limits allow this many times the estimated cycles (plus a fixed margin)
-CYCLE_MARGIN = 100_000
-
-
-def max_cycles(net: FewdIFNetwork, build: BuildDir, frames: int) -> tuple[int, int]:
-    """(cycle limit of a run of `frames` back-to-back frames, cycle limit of one frame), from the estimate."""
-    from spikeflow.backends.rtl.generator import load_rtl
-
-    estimate = cycles_per_frame(estimate_cycles(net, load_rtl(build.rtl, net).folding))
-    per_frame = CYCLE_SLACK * estimate + CYCLE_MARGIN
-    return (frames + 2) * per_frame, per_frame
 
 
 def step_rtl(build: BuildDir, cfg: BuildConfig) -> None:
@@ -52,7 +40,7 @@ def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
     net = load_network(build.ir)
     images = FrameSet.load(build.frames).frames
     rtl = load_rtl(build.rtl, net)
-    limit, _ = max_cycles(net, build, len(images))
+    limit = cycle_limits(net, rtl.folding, len(images)).run
     sim = RtlSim(rtl)
     started = time.time()
     v, done = sim.run(images, max_cycles=limit)
@@ -89,12 +77,13 @@ def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
 
 def step_cocotb(build: BuildDir, cfg: BuildConfig) -> None:
     """Frames through the cocotb network testbench, with random idle cycles and back-pressure: stage rtl_cocotb."""
+    from spikeflow.backends.rtl.generator import load_rtl
     from spikeflow.backends.rtl.simulate import run_cocotb_network
     from spikeflow.golden import run_counts
 
     net = load_network(build.ir)
     images = FrameSet.load(build.frames).frames
-    _, per_frame = max_cycles(net, build, len(images))
+    per_frame = cycle_limits(net, load_rtl(build.rtl, net).folding, len(images)).per_frame
     started = time.time()
     v = run_cocotb_network(net, images, build.root, seed=cfg.seed, folding=load_folding(build.rtl / "folding.json"),
                            rtl_dir=build.rtl, ir_dir=build.ir, frame_timeout_cycles=per_frame)

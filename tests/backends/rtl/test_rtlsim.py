@@ -12,6 +12,7 @@ import pytest
 from spikeflow.backends.rtl import generate_rtl, run_cocotb_network, simulate_frames
 from spikeflow.backends.rtl.rtlsim import RtlSim
 from spikeflow.golden import run_counts
+from spikeflow.hw.folding import LayerFolding
 from spikeflow.ir.random import random_network
 from tests.backends.rtl.simtools import require_verilator
 
@@ -66,3 +67,33 @@ def test_rtlsim_tiny_like(tmp_path):
     out, done = sim.run(frames)
     assert np.array_equal(out, run_counts(net, frames))
     assert RtlSim.timing(done).cycles_per_frame <= 66 * 66 + 1
+
+
+def _slow_folding_net():
+    """A 13-channel 5x5 first layer folded at PE=1, SIMD=1, bit-serial: 10,400 cycles per window."""
+    return random_network(np.random.default_rng(21), input_shape=(13, 6, 6), channels=(4,), kernel=5,
+                          pool_after=(False,), head_channels=3, name="slowfold")
+
+
+SLOW_FOLDING = {"conv0": LayerFolding(1, 1, False)}
+
+
+def test_slow_legal_folding_simulates_to_the_end(tmp_path):
+    """The harness's cycle limit follows the folding's estimate: 36 windows of 10,400 cycles per frame."""
+    require_verilator()
+    net = _slow_folding_net()
+    frames = np.random.default_rng(3).integers(0, 256, size=(3, 13, 6, 6), dtype=np.uint8)
+    v, done, build = simulate_frames(net, frames, tmp_path / "rtl", folding=SLOW_FOLDING)
+    assert np.array_equal(v, run_counts(net, frames))
+    old_fixed_cap = 64 + (3 + 4) * (36 * 64 + 3 * 36 * 64 + 100_000)  # the harness's limit before it followed
+    assert done[-1] > old_fixed_cap  # the folding: this run would have stopped with "did not finish"
+    assert RtlSim.timing(done).cycles_per_frame == pytest.approx(build.estimated_cycles_per_frame, rel=0.05)
+
+
+@pytest.mark.slow
+def test_slow_legal_folding_under_cocotb(tmp_path):
+    require_verilator()
+    net = _slow_folding_net()
+    frames = np.random.default_rng(4).integers(0, 256, size=(1, 13, 6, 6), dtype=np.uint8)
+    v = run_cocotb_network(net, frames, tmp_path, seed=1, folding=SLOW_FOLDING)
+    assert np.array_equal(v, run_counts(net, frames))
