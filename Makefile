@@ -51,6 +51,7 @@ bench: setup
 	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
+	$(BIN)/python bench/fold_bench.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -82,8 +82,25 @@ def run_row(row: Row, frames: int) -> dict:
         "fps": perf["fps"], "latency_us": perf["latency_cycles"] / row.clock_mhz, "frames": stage["frames"],
         "mismatches": stage["mismatches"], **{k: res[k] for k in capacity}, "capacity": capacity,
         "utilization_percent": res["utilization_percent"], "fits": res["fits"], "lut_levels": res["lut_levels"],
-        "max_logic_levels": res["max_logic_levels"], "finn": {"error": "FINN comparison not run yet"},
+        "max_logic_levels": res["max_logic_levels"], "finn": finn_row(row.name),
     }
+
+
+def finn_row(name: str) -> dict:
+    """FINN's estimate for the same row (bench/finn_peer.py, `make finn`), or why there is none."""
+    path = BENCH / "finn" / name / "finn.json"
+    if not path.is_file():
+        return {"error": f"no FINN run: {path} is missing (run 'make finn')"}
+    doc = json.loads(path.read_text())
+    if "error" in doc:
+        return {"error": doc["error"], "failed_step": doc.get("failed_step"), "steps_done": doc.get("steps_done")}
+    return {k: doc.get(k) for k in ("cycles_per_frame", "LUT", "BRAM36", "DSP", "target_fps")}
+
+
+def _finn_cell(finn: dict) -> str:
+    if "error" in finn:
+        return "error: " + str(finn["error"])[:60]
+    return f"{finn['cycles_per_frame']:,} / {finn['LUT']:,.0f} / {finn['BRAM36']:g}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,12 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     (BENCH / "summary.json").write_text(json.dumps({"rows": rows, "seconds": round(time.time() - started, 1),
                                                     "command": command_line()}, indent=2) + "\n")
     head = f"{'row':<22} {'cycles':>8} {'est':>8} {'FPS':>7} {'lat us':>7} {'mism':>4} {'LUT':>8} {'FF':>8} " \
-           f"{'BRAM36':>7} {'DSP':>5} {'levels':>6}"
+           f"{'BRAM36':>7} {'DSP':>5} {'levels':>6}  FINN (cycles, LUT, BRAM36)"
     print(head)
     for r in rows:
         print(f"{r['name']:<22} {r['cycles_per_frame']:>8,.0f} {r['estimated_cycles_per_frame']:>8,} {r['fps']:>7,.0f} "
               f"{r['latency_us']:>7,.0f} {r['mismatches']:>4} {r['LUT']:>8,.0f} {r['FF']:>8,} {r['BRAM36']:>7g} "
-              f"{r['DSP']:>5} {r['max_logic_levels']:>6}  ({r['utilization_percent']['LUT']}% LUT of {r['part']})")
+              f"{r['DSP']:>5} {r['max_logic_levels']:>6}  {_finn_cell(r['finn'])}")
     print(f"summary: {BENCH / 'summary.json'}")
     return 0 if all(r["mismatches"] == 0 for r in rows) else 1
 

@@ -97,3 +97,18 @@ def test_slow_legal_folding_under_cocotb(tmp_path):
     frames = np.random.default_rng(4).integers(0, 256, size=(1, 13, 6, 6), dtype=np.uint8)
     v = run_cocotb_network(net, frames, tmp_path, seed=1, folding=SLOW_FOLDING)
     assert np.array_equal(v, run_counts(net, frames))
+
+
+@pytest.mark.slow
+def test_output_stream_sets_the_interval_of_an_80_class_head(tmp_path):
+    """3 anchors x (5 + 80 classes) = 255 head channels on an 8x8 grid: 16,320 output beats per frame, more than
+    any layer needs; the estimate includes the output stream and agrees with the harness."""
+    require_verilator()
+    net = random_network(np.random.default_rng(12), input_shape=(3, 64, 64), channels=(8, 16, 16, 16),
+                         pool_after=(True, True, True, False), head_channels=255, name="coco80")
+    build = generate_rtl(net, tmp_path / "rtl")
+    assert build.estimated_cycles_per_frame == 255 * 8 * 8
+    frames = np.random.default_rng(2).integers(0, 256, size=(4, 3, 64, 64), dtype=np.uint8)
+    out, done = RtlSim(build).run(frames)
+    assert np.array_equal(out, run_counts(net, frames))
+    assert RtlSim.timing(done).cycles_per_frame == pytest.approx(255 * 8 * 8, rel=0.05)
