@@ -53,5 +53,37 @@ bench: setup
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
 
+# FINN side by side (bench/finn_peer.py): finn-plus in its own virtualenv .venv-finn (its onnx/brevitas/protobuf pins
+# clash with .venv), then FINN's estimate-only build (no Vivado) of the same QONNX models at the benchmark's rows,
+# written to build/bench/finn/<row>/finn.json. FINN_WORKAROUND=never|on-failure|always (see finn_peer.py --help).
+FINN_VENV := .venv-finn
+FINN_STAMP := $(FINN_VENV)/.finn-installed
+FINN_OUT := build/bench/finn
+FINN_WORKAROUND ?= on-failure
+FINN_PEER = $(FINN_VENV)/bin/python bench/finn_peer.py --workaround $(FINN_WORKAROUND)
+FINN_ZCU104 := --clock-mhz 200 --part xczu7ev-ffvc1156-2-e
+FINN_PYNQ_Z2 := --clock-mhz 100 --part xc7z020clg400-1
+
+.PHONY: finn-venv finn
+
+finn-venv: $(FINN_STAMP)
+
+$(FINN_STAMP): bench/finn_requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the FINN venv needs Python 3.11"' \
+		|| { echo "error: Python 3.11 is required (found $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(FINN_VENV)/bin/python || $(PYTHON) -m venv $(FINN_VENV)
+	$(FINN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FINN_VENV)/bin/python -m pip install --quiet -r bench/finn_requirements.txt
+	@touch $@
+
+finn: finn-venv $(STAMP)
+	test -f build/finn-default/model.onnx \
+		|| $(BIN)/spikeflow build build/finn-default --config model/builds/default.yaml --to export
+	test -f build/finn-tiny/model.onnx || $(BIN)/spikeflow build build/finn-tiny --config model/builds/sim.yaml --to export
+	$(FINN_PEER) build/finn-default/model.onnx --target-fps 1600 $(FINN_ZCU104) --out $(FINN_OUT)/default-zcu104-1600
+	$(FINN_PEER) build/finn-default/model.onnx --target-fps 3000 $(FINN_ZCU104) --out $(FINN_OUT)/default-zcu104-3000
+	$(FINN_PEER) build/finn-default/model.onnx --target-fps 800 $(FINN_PYNQ_Z2) --out $(FINN_OUT)/default-pynq-z2-best
+	$(FINN_PEER) build/finn-tiny/model.onnx --target-fps 40000 $(FINN_ZCU104) --out $(FINN_OUT)/tiny-zcu104-default
+
 clean:
 	rm -rf build .pytest_cache
