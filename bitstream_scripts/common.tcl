@@ -9,11 +9,16 @@ proc spikeflow::arguments {argv names} {
     return $argv
 }
 
-# Batch, non-project: critical warnings are errors, the project lives in memory.
-proc spikeflow::start {part board_part out_dir} {
+# Batch, non-project: critical warnings are errors, the project lives in memory (or in project_dir, for the IP
+# packager, which needs one on disk).
+proc spikeflow::start {part board_part out_dir {project_dir ""}} {
     set_msg_config -severity {CRITICAL WARNING} -new_severity ERROR
     file mkdir $out_dir [file join $out_dir reports]
-    create_project -in_memory -part $part
+    if {$project_dir eq ""} {
+        create_project -in_memory -part $part
+    } else {
+        create_project -force -part $part spikeflow_kernel $project_dir
+    }
     if {$board_part ne "-"} {
         if {[llength [get_board_parts -quiet $board_part]] == 0} {
             error "spikeflow: board part $board_part is not installed in this Vivado: add its board files\
@@ -81,6 +86,7 @@ proc spikeflow::check_clock {pin clock_mhz} {
 # Utilization and timing reports into OUT_DIR/reports, then negative WNS or WHS fails the build.
 proc spikeflow::check_timing {out_dir clock_mhz} {
     set reports [file join $out_dir reports]
+    file mkdir $reports
     report_utilization -file [file join $reports utilization.rpt]
     report_timing_summary -max_paths 10 -report_unconstrained -file [file join $reports timing_summary.rpt]
     set setup [get_timing_paths -delay_type max -max_paths 1 -nworst 1]

@@ -119,3 +119,46 @@ SPIKEFLOW_STUB_LOG="{log}" SPIKEFLOW_STUB_REPORTS="{REPORTS}" exec "{tclsh}" "{S
 """)
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     return exe
+
+
+FAKE_VPP = '''#!{python}
+"""fake v++ for tests: records its arguments, checks the .xo and link.cfg, then plays the implementation under the
+Vivado stub (synth, opt, place, route) and sources link.cfg's post-route hook, as v++ --link would."""
+import json, os, subprocess, sys, tempfile
+args = sys.argv[1:]
+log = os.environ.get("SPIKEFLOW_STUB_LOG", {log!r})
+with open(log, "a") as f:
+    f.write(json.dumps({{"cmd": "v++", "args": args}}) + "\\n")
+out = args[args.index("-o") + 1]
+xo = args[-1]
+if not os.path.isfile(xo):
+    print(f"ERROR: [v++ 60-602] Input file not found: {{xo}}"); sys.exit(1)
+hook = None
+for line in open(args[args.index("--config") + 1]):
+    if line.startswith("prop=run.impl_1.STEPS.ROUTE_DESIGN.TCL.POST="):
+        hook = line.split("=", 2)[2].strip()
+if not hook or not os.path.isfile(hook):
+    print(f"ERROR: post-route hook {{hook}} not found"); sys.exit(1)
+with tempfile.NamedTemporaryFile("w", suffix=".tcl", delete=False) as t:
+    t.write("create_project -in_memory -part xcu50-fsvh2104-2-e\\nsynth_design -top level0_wrapper\\nopt_design\\n"
+            "place_design\\nroute_design\\nsource " + hook + "\\nwrite_bitstream routed.bit\\n")
+env = dict(os.environ, SPIKEFLOW_STUB_LOG=log, SPIKEFLOW_STUB_REPORTS={reports!r})
+proc = subprocess.run([{tclsh!r}, {stub!r}, t.name], env=env, capture_output=True, text=True)
+print(proc.stdout, end="")
+if proc.returncode:
+    print("ERROR: [v++ 60-773] In step impl: the implementation failed"); sys.exit(1)
+open(out, "w").write("stub xclbin\\n")
+'''
+
+
+def fake_vpp(bin_dir: Path, log: Path) -> Path:
+    """A `v++` executable on bin_dir (see FAKE_VPP)."""
+    import sys
+
+    tclsh = require_tool("tclsh")
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    exe = bin_dir / "v++"
+    exe.write_text(FAKE_VPP.format(python=sys.executable, log=str(log), reports=str(REPORTS), tclsh=tclsh,
+                                   stub=str(STUB)))
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return exe

@@ -41,7 +41,7 @@ proc option {args name {default ""}} {
 
 # commands that only record (and return their last argument, like an object query would)
 foreach cmd {
-    set_msg_config current_project read_verilog read_mem read_xdc update_compile_order create_bd_cell
+    set_msg_config read_verilog read_mem read_xdc update_compile_order create_bd_cell
     apply_bd_automation connect_bd_net connect_bd_intf_net assign_bd_address validate_bd_design save_bd_design
     make_wrapper synth_design opt_design place_design phys_opt_design route_design add_files
     get_bd_cells get_bd_pins get_bd_intf_pins get_bd_addr_spaces get_bd_addr_segs get_files get_board_parts
@@ -53,6 +53,8 @@ foreach cmd {
 }
 
 proc version {args} { record version {*}$args; return "2023.2" }
+proc current_project {args} { record current_project {*}$args; return project_1 }
+proc current_fileset {args} { record current_fileset {*}$args; return sources_1 }
 
 proc create_project {args} {
     global stub
