@@ -2,7 +2,7 @@
 # Both create or refresh .venv with pinned packages first; nothing else needs to be done by hand.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
