@@ -2,12 +2,15 @@
 # Both create or refresh .venv with pinned packages first; nothing else needs to be done by hand.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
+BOARD ?= zcu104
+BUILD ?= build/demo
+DRY_RUN ?=
 
-.PHONY: setup tools demo sim test test-fast lint bench clean
+.PHONY: setup tools demo sim test test-fast lint bench bitstream clean
 
 setup: $(STAMP) tools
 
@@ -52,6 +55,15 @@ bench: setup
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
+
+# The bitstream of BUILD (default build/demo) for BOARD (pynq-z2, zcu104, u50, u250): Vivado (Zynq) or v++ (Alveo)
+# when on PATH; without it, the scripts, file list and constraints are written and it stops with exit code 2.
+# DRY_RUN=1 prints the exact commands instead. Outputs: BUILD/bitstream/BOARD/, BUILD/deploy/BOARD/.
+bitstream: setup
+	@test -f $(BUILD)/ir/network.json || { echo "error: $(BUILD) has no FewdIF IR ($(BUILD)/ir/network.json): run \
+	'make demo' first (it trains the tiny model into build/demo), or build the shipped checkpoint with \
+	'$(BIN)/spikeflow build $(BUILD) --config model/builds/sim.yaml --to rtl'" >&2; exit 2; }
+	$(BIN)/spikeflow bitstream $(BUILD) --board $(BOARD)$(if $(filter 1 yes true,$(DRY_RUN)), --dry-run)
 
 # FINN side by side (bench/finn_peer.py): finn-plus in its own virtualenv .venv-finn (its onnx/brevitas/protobuf pins
 # clash with .venv), then FINN's estimate-only build (no Vivado) of the same QONNX models at the benchmark's rows,

@@ -104,6 +104,29 @@ def _sim(args: argparse.Namespace) -> None:
     _run(args.build, cfg.with_overrides(steps=steps))
 
 
+def _bitstream(args: argparse.Namespace) -> None:
+    """The board's bitstream scripts from the build's IR and RTL (the rtl step runs first when rtl/ is missing);
+    Vivado or v++ runs when on PATH, --dry-run prints the commands instead."""
+    from pathlib import Path
+
+    from spikeflow.backends.bitstream.steps import bitstream_flow
+    from spikeflow.backends.rtl.steps import step_rtl
+    from spikeflow.errors import StepError
+    from spikeflow.flow.builddir import BuildDir
+
+    build = BuildDir(Path(args.build))
+    if not build.ir_json.is_file():
+        raise StepError(f"{build.ir_json} is missing: run the flow down to the IR first, e.g. 'make demo' for "
+                        f"build/demo, or 'spikeflow build {args.build} --config model/builds/sim.yaml --to rtl' "
+                        f"(the shipped checkpoint model/tiny.pt)")
+    cfg = _overrides(_existing_config(args.build), args)
+    if not (build.rtl / "filelist.f").is_file():
+        print(f"== rtl: {build.rtl} is missing, generating it first")
+        step_rtl(build, cfg)
+    print(f"== bitstream: {cfg.board.value}{' (dry run)' if args.dry_run else ''}")
+    bitstream_flow(build, cfg, dry_run=args.dry_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikeflow", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and library warnings")
@@ -158,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(p)
     p.add_argument("--no-cocotb", action="store_true", help="only the fast Verilator harness")
     p.set_defaults(func=_sim)
+
+    p = sub.add_parser("bitstream", help="Vivado (Zynq) or v++ (Alveo) bitstream of a build's RTL, and its deploy/ "
+                                         "listing; without the tool, the scripts and the commands it would run")
+    p.add_argument("build", help="build folder with an IR, e.g. build/demo")
+    p.add_argument("--board", help="board (pynq-z2, zcu104, u50, u250); default: the build config's")
+    p.add_argument("--clock-mhz", type=float, help="override the clock (default: the config's, else the board's)")
+    p.add_argument("--dry-run", action="store_true", help="write the scripts and print the commands; run nothing")
+    p.set_defaults(func=_bitstream)
     return parser
 
 

@@ -47,3 +47,7 @@ class HardwareSourcesError(SpikeflowError):
 
 class StepError(SpikeflowError):
     """A build step cannot run: its inputs are missing (the message names the step that makes them)."""
+
+
+class BitstreamError(SpikeflowError):
+    """A Vivado or v++ run failed (the message names the log and its first error)."""

@@ -9,6 +9,8 @@
     folding.json      the folding every back end builds (fold step; format in spikeflow.hw.folding)
     rtl/              generated Verilog, ROM images, file list, compiled harness (rtl, rtlsim steps)
     cocotb/           the cocotb network run (cocotb step)
+    bitstream/BOARD/  Vivado and v++ scripts, file list, constraints, logs and outputs (bitstream step)
+    deploy/BOARD/     what to copy to the board or host: bitstream, .hwh or .xclbin, IR metadata, driver config
     report/           JSON reports and charts (keys in REPORTS.md)
 """
 
@@ -70,6 +72,16 @@ class BuildDir:
     @property
     def rtl(self) -> Path:
         return self.root / "rtl"
+
+    @property
+    def bitstream(self) -> Path:
+        """The bitstream step's work folders, one per board (bitstream/<board>/)."""
+        return self.root / "bitstream"
+
+    @property
+    def deploy(self) -> Path:
+        """What to copy to a board, one folder per board (deploy/<board>/), with its manifest."""
+        return self.root / "deploy"
 
     @property
     def report(self) -> Path:

@@ -62,6 +62,8 @@ STEPS: tuple[Step, ...] = (
          (IR, FRAMES, Input("rtl", "rtl"))),
     Step("cocotb", _RTL, "step_cocotb", "cocotb testbench with random idle and back-pressure against the golden model",
          (IR, FRAMES, Input("rtl", "rtl"))),
+    Step("bitstream", "spikeflow.backends.bitstream.steps", "step_bitstream", "Vivado (Zynq) or v++ (Alveo) "
+         "bitstream of the RTL for the board; without the tool, the scripts it would run", (IR, Input("rtl", "rtl"))),
     Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),
 )
 _BY_NAME = {s.name: s for s in STEPS}

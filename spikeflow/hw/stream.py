@@ -8,6 +8,11 @@ positions row-major and channel fastest, TLAST on the last value of a frame.
 
 Status: `status_frame_error` pulses on a malformed frame, `status_error_count` (`status_width` bits) counts them.
 
+Memory side (bitstreams): a DMA engine or an AXI master moves whole bus words, a power of two of at least 32 bits.
+The input beat is padded to `bus_in_width` bits (the pixels in the low `in_width` bits, zeros above), one beat
+per bus word, so the driver packs each beat into `bus_in_bytes` bytes (`pack_frames_bus`). The 32-bit output
+beats are already legal (`bus_out_width` = `out_width`).
+
 The Python harness wrapper, the cocotb testbenches, the generated top (template parameters) and the C++ harness
 (template parameters) all take their widths and orders from here.
 """
@@ -23,6 +28,19 @@ from spikeflow.ir import PIXEL_BITS, FewdIFNetwork
 
 OUT_WIDTH = 32  # bits of one output beat
 STATUS_WIDTH = 32  # bits of the frame-error counter
+MIN_BUS_WIDTH = 32  # narrowest memory-side word (AXI DMA stream, Vitis m_axi)
+MAX_BUS_WIDTH = 1024  # widest AXI DMA stream and AXI data bus
+
+
+def bus_width(bits: int) -> int:
+    """The memory-side word that carries a `bits`-wide beat: the next power of two, at least 32 bits."""
+    width = MIN_BUS_WIDTH
+    while width < bits:
+        width *= 2
+    if width > MAX_BUS_WIDTH:
+        raise ConfigError(f"a {bits}-bit stream beat exceeds the widest AXI bus ({MAX_BUS_WIDTH} bits): use fewer "
+                          f"pixels per beat")
+    return width
 
 
 @dataclass(frozen=True)
@@ -90,9 +108,24 @@ class StreamFormat:
     def value_dtype(self) -> str:
         return f"<i{self.value_bytes}"
 
+    @property
+    def bus_in_width(self) -> int:
+        """Bits of one input word on the memory side (DMA MM2S stream, m_axi read): `in_width` padded."""
+        return bus_width(self.in_width)
+
+    @property
+    def bus_in_bytes(self) -> int:
+        return self.bus_in_width // 8
+
+    @property
+    def bus_out_width(self) -> int:
+        """Bits of one output word on the memory side (DMA S2MM stream, m_axi write)."""
+        return bus_width(self.out_width)
+
     def as_dict(self) -> dict[str, int]:
         return {**asdict(self), "in_width": self.in_width, "beat_bytes": self.beat_bytes,
-                "beats_per_frame": self.beats_per_frame, "values_per_frame": self.values_per_frame}
+                "beats_per_frame": self.beats_per_frame, "values_per_frame": self.values_per_frame,
+                "bus_in_width": self.bus_in_width, "bus_out_width": self.bus_out_width}
 
     # -- input ----------------------------------------------------------------------------------------------
     def check_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -108,6 +141,13 @@ class StreamFormat:
         """uint8 frames [N,C,H,W] (or one [C,H,W]) -> the input stream's payload, frame after frame."""
         frames = self.check_frames(frames)
         return np.ascontiguousarray(frames.transpose(0, 2, 3, 1)).tobytes()
+
+    def pack_frames_bus(self, frames: np.ndarray) -> bytes:
+        """uint8 frames -> the memory-side input payload: each beat padded with zeros to `bus_in_bytes` bytes."""
+        beats = np.frombuffer(self.pack_frames(frames), dtype=np.uint8).reshape(-1, self.beat_bytes)
+        padded = np.zeros((len(beats), self.bus_in_bytes), dtype=np.uint8)
+        padded[:, :self.beat_bytes] = beats
+        return padded.tobytes()
 
     def unpack_frames(self, payload: bytes) -> np.ndarray:
         """The input stream's payload of whole frames -> uint8 frames [N,C,H,W]."""

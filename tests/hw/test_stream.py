@@ -81,3 +81,18 @@ def test_packing_arithmetic_is_written_once() -> None:
     assert frame_layout == {"stream.py"}
     assert output_order == {"stream.py"}
     assert int32_beats == set()
+
+
+def test_bus_words_pad_the_input_beat() -> None:
+    from spikeflow.errors import ConfigError
+    from spikeflow.hw.stream import bus_width
+
+    assert [bus_width(b) for b in (8, 24, 32, 48, 96, 1024)] == [32, 32, 32, 64, 128, 1024]
+    with pytest.raises(ConfigError, match="widest AXI bus"):
+        bus_width(1025)
+    fmt = StreamFormat.of(_net(), pixels_per_beat=2)
+    assert (fmt.in_width, fmt.bus_in_width, fmt.bus_in_bytes, fmt.bus_out_width) == (48, 64, 8, 32)
+    frames = np.random.default_rng(1).integers(0, 256, size=(2, 3, 12, 10), dtype=np.uint8)
+    words = np.frombuffer(fmt.pack_frames_bus(frames), dtype=np.uint8).reshape(-1, 8)
+    assert len(words) == 2 * fmt.beats_per_frame and not words[:, 6:].any()
+    assert words[:, :6].tobytes() == fmt.pack_frames(frames)
