@@ -8,6 +8,7 @@
     frames.npz        the verification frames and their labels (frames step; format in spikeflow.flow.frames)
     folding.json      the folding every back end builds (fold step; format in spikeflow.hw.folding)
     rtl/              generated Verilog, ROM images, file list, compiled harness (rtl, rtlsim steps)
+    hls/              generated Vitis HLS C++, testbench, script, compiled C-simulation (hls step)
     cocotb/           the cocotb network run (cocotb step)
     report/           JSON reports and charts (keys in REPORTS.md)
 """
@@ -70,6 +71,10 @@ class BuildDir:
     @property
     def rtl(self) -> Path:
         return self.root / "rtl"
+
+    @property
+    def hls(self) -> Path:
+        return self.root / "hls"
 
     @property
     def report(self) -> Path:
