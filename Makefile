@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo sim test test-fast lint bench clean
+.PHONY: setup demo sim hls test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -31,10 +31,19 @@ demo: setup
 sim: setup
 	$(BIN)/spikeflow build build/sim --config model/builds/sim.yaml
 
+# The shipped tiny checkpoint through the HLS back end (build/hls): g++ C-simulation of 64 frames against the
+# golden model (frames, mismatches, C-sim frames/s); Vitis HLS synthesis and IP export when vitis_hls is on PATH,
+# else a notice that synthesis was skipped.
+hls: setup
+	$(BIN)/spikeflow build build/hls --config model/builds/hls.yaml
+
+# tclsh runs the Vitis HLS scripts against a stub in the tests.
 test: setup
+	@command -v tclsh >/dev/null || apt-get install -y tcl
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-fast: setup
+	@command -v tclsh >/dev/null || apt-get install -y tcl
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
