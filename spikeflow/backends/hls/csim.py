@@ -51,7 +51,8 @@ class HlsCsim:
         self.build = build
         self.dir = build.out_dir / "csim"
         self.exe = self.dir / EXE_NAME
-        self.last_seconds = 0.0  # time spent in the top function over the last run's frames
+        self.last_seconds = 0.0  # wall time spent in the top function over the last run's frames
+        self.last_cpu_seconds = 0.0  # CPU time of the same (differs from wall time on a busy machine)
         self.last_compile_seconds = 0.0  # 0 when the cached executable was reused
 
     def command(self) -> list[str]:
@@ -76,7 +77,8 @@ class HlsCsim:
         return [p for d in self.build.csim_include_dirs for p in d.glob("*.h")]
 
     def run(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 frames [N,C,H,W] -> head V int64 [N,K,Gh,Gw]; the top function's time is in last_seconds."""
+        """uint8 frames [N,C,H,W] -> head V int64 [N,K,Gh,Gw]; the top function's time is in last_seconds (wall)
+        and last_cpu_seconds."""
         fmt = self.build.stream
         payload = fmt.pack_frames(frames)
         n = len(payload) // fmt.frame_bytes
@@ -90,6 +92,6 @@ class HlsCsim:
                                      f"{(proc.stdout + proc.stderr).strip()[-2000:]}")
             raw = fout.read_bytes()
         stats = proc.stdout.split()
-        if len(stats) >= 4 and stats[0] == "frames" and stats[2] == "seconds":
-            self.last_seconds = float(stats[3])
+        if len(stats) >= 6 and stats[0] == "frames" and stats[2] == "seconds" and stats[4] == "cpu_seconds":
+            self.last_seconds, self.last_cpu_seconds = float(stats[3]), float(stats[5])
         return fmt.unpack_values(raw)
