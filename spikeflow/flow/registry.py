@@ -62,6 +62,8 @@ STEPS: tuple[Step, ...] = (
          (IR, FRAMES, Input("rtl", "rtl"))),
     Step("hls", "spikeflow.backends.hls.steps", "step_hls", "generate the HLS C++, g++ C-simulation against the golden "
          "model, Vitis HLS synthesis and IP export when vitis_hls is on PATH", (IR, FRAMES)),
+    Step("hls4ml", "spikeflow.backends.hls.steps", "step_hls4ml", "peer check: the QONNX model through hls4ml's "
+         "bit-accurate C model against the golden model", (IR, FRAMES, Input("onnx", "export"))),
     Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),
 )
 _BY_NAME = {s.name: s for s in STEPS}

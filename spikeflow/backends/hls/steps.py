@@ -68,3 +68,30 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     if not result.passed:
         raise StepError(f"HLS C-simulation differs from the golden model in {result.mismatches} values over "
                         f"{result.mismatched_frames} frame(s): see {build.report / 'verify.json'}")
+
+
+def step_hls4ml(build: BuildDir, cfg: BuildConfig) -> None:
+    """The peer check: the QONNX model through hls4ml's bit-accurate C model against the dequantized golden
+    model (stage hls4ml), with the C model's speed next to the HLS C-simulation's."""
+    from spikeflow.flow.report import read_report
+    from spikeflow.golden import run_counts
+    from spikeflow.golden.count import dequantize
+    from spikeflow.verify.hls4ml_exec import run_hls4ml
+
+    net = load_network(build.ir)
+    images = FrameSet.load(build.frames).frames
+    run = run_hls4ml(build.onnx, images, build.root / "hls4ml", net.output_shape)
+    fps, cpu_fps = len(images) / run.seconds, len(images) / run.cpu_seconds
+    result = compare("hls4ml", "golden", run.values, dequantize(net, run_counts(net, images)),
+                     note=f"hls4ml C model (io_stream), dequantized head outputs; compiled in "
+                          f"{run.compile_seconds:.0f} s")
+    result.extra = {"fps": fps, "cpu_fps": cpu_fps, "compile_seconds": run.compile_seconds,
+                    "precisions_from_quant_nodes": run.precisions}
+    record_stages(build.root, {"hls4ml": result})
+    print_stages({"hls4ml": result}, len(images), build.report / "verify.json")
+    ours = read_report(build.root, "verify").get("stages", {}).get("hls_csim", {})
+    print(f"   hls4ml C model speed: {fps:,.1f} frames/s wall, {cpu_fps:,.1f} frames/s CPU time "
+          f"(spikeflow HLS C-sim: {ours.get('csim_fps') or 0:,.1f} wall, {ours.get('csim_cpu_fps') or 0:,.1f} CPU)")
+    write_report(build.root, "hls", {"hls4ml": {"frames": len(images), "mismatches": result.mismatches,
+                                                "max_abs_diff": result.max_abs_diff, "fps": fps, "cpu_fps": cpu_fps}},
+                 merge=True)
