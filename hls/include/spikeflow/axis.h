@@ -29,24 +29,26 @@ void axis_input(hls::stream<axis_in_word<CFG::in_width> >& s_axis,
     static_assert(CFG::in_width == CFG::pixel_bits * CFG::channels * CFG::pixels_per_beat,
                   "in_width must be pixel_bits x channels x pixels_per_beat");
     bool ended = false;  // an early TLAST ended the frame: pad it with zero pixels
-beats:
-    for (int beat = 0; beat < CFG::beats_per_frame; beat++) {
-#pragma HLS PIPELINE II=CFG::pixels_per_beat
-        ap_uint<CFG::in_width> data = 0;
-        if (!ended) {
-            const axis_in_word<CFG::in_width> word = s_axis.read();
-            data = word.data;
-            ended = word.last && beat != CFG::beats_per_frame - 1;
-        }
-        for (int p = 0; p < CFG::pixels_per_beat; p++) {
-            vec<ap_uint<CFG::pixel_bits>, CFG::channels> pixel;
-            for (int c = 0; c < CFG::channels; c++) {
-#pragma HLS UNROLL
-                const int lo = (p * CFG::channels + c) * CFG::pixel_bits;
-                pixel.v[c] = data.range(lo + CFG::pixel_bits - 1, lo);
+    ap_uint<CFG::in_width> data = 0;
+pixels:
+    for (int i = 0; i < CFG::beats_per_frame * CFG::pixels_per_beat; i++) {
+#pragma HLS PIPELINE II=1
+        const int beat = i / CFG::pixels_per_beat, p = i % CFG::pixels_per_beat;
+        if (p == 0) {
+            data = 0;
+            if (!ended) {
+                const axis_in_word<CFG::in_width> word = s_axis.read();
+                data = word.data;
+                ended = word.last && beat != CFG::beats_per_frame - 1;
             }
-            out.write(pixel);
         }
+        vec<ap_uint<CFG::pixel_bits>, CFG::channels> pixel;
+        for (int c = 0; c < CFG::channels; c++) {
+#pragma HLS UNROLL
+            const int lo = (p * CFG::channels + c) * CFG::pixel_bits;
+            pixel.v[c] = data.range(lo + CFG::pixel_bits - 1, lo);
+        }
+        out.write(pixel);
     }
 }
 

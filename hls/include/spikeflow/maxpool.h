@@ -17,14 +17,15 @@ void fewdif_maxpool(hls::stream<vec<ap_uint<CFG::bits>, CFG::channels> >& in,
                     hls::stream<vec<ap_uint<CFG::bits>, CFG::channels> >& out) {
     typedef vec<ap_uint<CFG::bits>, CFG::channels> pixel_t;
     const int K = CFG::kernel;
-    static line_window<pixel_t, CFG::kernel, CFG::in_width> window;
-#pragma HLS ARRAY_PARTITION variable=window.lines complete dim=1
-#pragma HLS ARRAY_PARTITION variable=window.win complete dim=0
+    static pixel_t lines[CFG::kernel > 1 ? CFG::kernel - 1 : 1][CFG::in_width];
+    static pixel_t win[CFG::kernel][CFG::kernel];
+#pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+#pragma HLS ARRAY_PARTITION variable=win complete dim=0
 raster:
     for (int pos = 0; pos < CFG::in_height * CFG::in_width; pos++) {
 #pragma HLS PIPELINE II=1
         const int y = pos / CFG::in_width, x = pos % CFG::in_width;
-        window.push(x, in.read());
+        window_push<pixel_t, CFG::kernel, CFG::in_width>(lines, win, x, in.read());
         const int oy = (y - (K - 1)) / CFG::stride, ox = (x - (K - 1)) / CFG::stride;
         if (window_complete<CFG::kernel, CFG::stride>(y, x) && oy < CFG::out_height && ox < CFG::out_width) {
             pixel_t m;
@@ -35,7 +36,7 @@ raster:
 #pragma HLS UNROLL
                     for (int j = 0; j < K; j++) {
 #pragma HLS UNROLL
-                        if (window.win[i][j].v[c] > best) best = window.win[i][j].v[c];
+                        if (win[i][j].v[c] > best) best = win[i][j].v[c];
                     }
                 }
                 m.v[c] = best;

@@ -1,6 +1,6 @@
 // spikeflow HLS library: sliding windows over a pixel stream (line buffers and window registers).
 //
-// `line_window` keeps the last K-1 rows of a (padded) raster in line buffers and the current KxK window in
+// `window_push` keeps the last K-1 rows of a (padded) raster in line buffers and the current KxK window in
 // registers. `conv_window` walks a layer's zero-padded raster, one position per iteration, and emits every
 // stride-aligned KxK window as one `vec` of K*K*C elements in the order the neuron unit and the weights use:
 // element e = (i*K + j)*C + c (window row i, column j, channel c).
@@ -11,37 +11,33 @@
 
 namespace spikeflow {
 
-// The KxK window ending at the last pushed position of a raster WIDTH positions wide.
+// Push the pixel at column x of the current row of a raster WIDTH positions wide into K-1 line buffers
+// (lines[i][x]: row y-K+1+i, oldest first) and KxK window registers (win[i][j]: row y-K+1+i, column x-K+1+j);
+// the window then ends at that position.
 template <typename PIXEL_T, int K, int WIDTH>
-struct line_window {
-    PIXEL_T lines[K > 1 ? K - 1 : 1][WIDTH];  // lines[i][x]: row y-K+1+i of column x (oldest first)
-    PIXEL_T win[K][K];                         // win[i][j]: row y-K+1+i, column x-K+1+j
-
-    // Push the pixel at column x of the current row; the window then ends at that position.
-    void push(int x, const PIXEL_T& pixel) {
+inline void window_push(PIXEL_T lines[K > 1 ? K - 1 : 1][WIDTH], PIXEL_T win[K][K], int x, const PIXEL_T& pixel) {
 #pragma HLS INLINE
-        PIXEL_T column[K];
+    PIXEL_T column[K];
 #pragma HLS ARRAY_PARTITION variable=column complete
-        for (int i = 0; i < K - 1; i++) {
+    for (int i = 0; i < K - 1; i++) {
 #pragma HLS UNROLL
-            column[i] = lines[i][x];
-        }
-        column[K - 1] = pixel;
-        for (int i = 0; i + 1 < K - 1; i++) {
-#pragma HLS UNROLL
-            lines[i][x] = lines[i + 1][x];
-        }
-        if (K > 1) lines[K > 1 ? K - 2 : 0][x] = pixel;
-        for (int i = 0; i < K; i++) {
-#pragma HLS UNROLL
-            for (int j = 0; j + 1 < K; j++) {
-#pragma HLS UNROLL
-                win[i][j] = win[i][j + 1];
-            }
-            win[i][K - 1] = column[i];
-        }
+        column[i] = lines[i][x];
     }
-};
+    column[K - 1] = pixel;
+    for (int i = 0; i + 1 < K - 1; i++) {
+#pragma HLS UNROLL
+        lines[i][x] = lines[i + 1][x];
+    }
+    if (K > 1) lines[K > 1 ? K - 2 : 0][x] = pixel;
+    for (int i = 0; i < K; i++) {
+#pragma HLS UNROLL
+        for (int j = 0; j + 1 < K; j++) {
+#pragma HLS UNROLL
+            win[i][j] = win[i][j + 1];
+        }
+        win[i][K - 1] = column[i];
+    }
+}
 
 // Whether the window ending at padded position (y, x) is an output window (stride-aligned).
 template <int K, int STRIDE>
@@ -59,9 +55,10 @@ void conv_window(hls::stream<vec<ap_uint<CFG::in_bits>, CFG::in_channels> >& in,
     typedef vec<value_t, CFG::in_channels> pixel_t;
     const int K = CFG::kernel, C = CFG::in_channels, P = CFG::padding;
     const int HP = CFG::in_height + 2 * CFG::padding, WP = CFG::in_width + 2 * CFG::padding;
-    static line_window<pixel_t, CFG::kernel, CFG::in_width + 2 * CFG::padding> window;
-#pragma HLS ARRAY_PARTITION variable=window.lines complete dim=1
-#pragma HLS ARRAY_PARTITION variable=window.win complete dim=0
+    static pixel_t lines[CFG::kernel > 1 ? CFG::kernel - 1 : 1][CFG::in_width + 2 * CFG::padding];
+    static pixel_t win[CFG::kernel][CFG::kernel];
+#pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+#pragma HLS ARRAY_PARTITION variable=win complete dim=0
 raster:
     for (int pos = 0; pos < HP * WP; pos++) {
 #pragma HLS PIPELINE II=1
@@ -76,7 +73,7 @@ raster:
                 pixel.v[c] = 0;
             }
         }
-        window.push(x, pixel);
+        window_push<pixel_t, CFG::kernel, CFG::in_width + 2 * CFG::padding>(lines, win, x, pixel);
         if (window_complete<CFG::kernel, CFG::stride>(y, x)) {
             vec<value_t, CFG::in_channels * CFG::kernel * CFG::kernel> w;
             for (int i = 0; i < K; i++) {
@@ -85,7 +82,7 @@ raster:
 #pragma HLS UNROLL
                     for (int c = 0; c < C; c++) {
 #pragma HLS UNROLL
-                        w.v[(i * K + j) * C + c] = window.win[i][j].v[c];
+                        w.v[(i * K + j) * C + c] = win[i][j].v[c];
                     }
                 }
             }
