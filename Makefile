@@ -10,15 +10,18 @@ BOARD ?= zcu104
 BUILD ?= build/demo
 DRY_RUN ?=
 
-.PHONY: setup tools demo sim test test-fast lint bench bitstream clean
+.PHONY: setup tools demo sim hls test test-fast lint bench bitstream clean
 
 setup: $(STAMP) tools
 
-# Debian tools the flow runs: yosys (resource estimates). Installed with apt-get when missing.
+# Debian tools the flow runs: yosys (resource estimates) and tclsh (the Tcl scripts' stub tests). Installed with
+# apt-get when missing.
+DEBIAN_TOOLS := yosys:yosys tclsh:tcl
 tools:
-	@command -v yosys >/dev/null 2>&1 || { echo "installing yosys with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yosys >/dev/null; } \
-		|| { echo "error: yosys is missing and apt-get could not install it (run as root, or install yosys)"; exit 1; }
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing with apt-get:$$missing"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+		|| { echo "error: apt-get could not install$$missing (run as root, or install them)"; exit 1; }; fi
 
 # torch is pinned and installed first: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml requirements.txt Makefile
@@ -39,6 +42,12 @@ demo: setup
 # cycles per frame.
 sim: setup
 	$(BIN)/spikeflow build build/sim --config model/builds/sim.yaml
+
+# The shipped tiny checkpoint through the HLS back end (build/hls): g++ C-simulation of 64 frames against the
+# golden model (frames, mismatches, C-sim frames/s); Vitis HLS synthesis and IP export when vitis_hls is on PATH,
+# else a notice that synthesis was skipped.
+hls: setup
+	$(BIN)/spikeflow build build/hls --config model/builds/hls.yaml
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

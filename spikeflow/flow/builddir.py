@@ -8,6 +8,7 @@
     frames.npz        the verification frames and their labels (frames step; format in spikeflow.flow.frames)
     folding.json      the folding every back end builds (fold step; format in spikeflow.hw.folding)
     rtl/              generated Verilog, ROM images, file list, compiled harness (rtl, rtlsim steps)
+    hls/              generated Vitis HLS C++, testbench, script, compiled C-simulation (hls step)
     cocotb/           the cocotb network run (cocotb step)
     bitstream/BOARD/  Vivado and v++ scripts, file list, constraints, logs and outputs (bitstream step)
     deploy/BOARD/     what to copy to the board or host: bitstream, .hwh or .xclbin, IR metadata, driver config
@@ -82,6 +83,10 @@ class BuildDir:
     def deploy(self) -> Path:
         """What to copy to a board, one folder per board (deploy/<board>/), with its manifest."""
         return self.root / "deploy"
+
+    @property
+    def hls(self) -> Path:
+        return self.root / "hls"
 
     @property
     def report(self) -> Path:

@@ -62,6 +62,10 @@ STEPS: tuple[Step, ...] = (
          (IR, FRAMES, Input("rtl", "rtl"))),
     Step("cocotb", _RTL, "step_cocotb", "cocotb testbench with random idle and back-pressure against the golden model",
          (IR, FRAMES, Input("rtl", "rtl"))),
+    Step("hls", "spikeflow.backends.hls.steps", "step_hls", "generate the HLS C++, g++ C-simulation against the golden "
+         "model, Vitis HLS synthesis and IP export when vitis_hls is on PATH", (IR, FRAMES)),
+    Step("hls4ml", "spikeflow.backends.hls.steps", "step_hls4ml", "peer check: the QONNX model through hls4ml's "
+         "bit-accurate C model against the golden model", (IR, FRAMES, Input("onnx", "export"))),
     Step("bitstream", "spikeflow.backends.bitstream.steps", "step_bitstream", "Vivado (Zynq) or v++ (Alveo) "
          "bitstream of the RTL for the board; without the tool, the scripts it would run", (IR, Input("rtl", "rtl"))),
     Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),

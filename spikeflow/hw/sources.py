@@ -1,4 +1,4 @@
-"""Where the hardware sources live: the top-level folders `rtl/`, `sim/` (and later `hls/`,
+"""Where the hardware sources live: the top-level folders `rtl/`, `sim/`, `hls/` (and later
 `bitstream_scripts/`) of a spikeflow checkout.
 
 Lookup order: the folder named by the environment variable SPIKEFLOW_HOME, then the checkout this package was

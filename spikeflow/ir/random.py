@@ -17,8 +17,9 @@ def random_thresholds(rng: np.random.Generator, out_channels: int, timesteps: in
 def random_network(rng: np.random.Generator, input_shape: tuple[int, int, int] = (3, 16, 16),
                    channels: tuple[int, ...] = (4, 8), act_bits: int = 2, weight_bits: int = 4,
                    kernel: int = 3, pool_after: tuple[bool, ...] | None = None, head_channels: int = 6,
-                   name: str = "random") -> FewdIFNetwork:
-    """Convs (with optional 2x2 max-pools) then a 1x1 head. Thresholds are scaled to typical V ranges."""
+                   name: str = "random", stride: int = 1, pool: tuple[int, int] = (2, 2)) -> FewdIFNetwork:
+    """Convs (with optional max-pools, `pool` = kernel, stride) then a 1x1 head. Thresholds are scaled to typical
+    V ranges. `stride` is the convs' stride (padding kernel // 2)."""
     timesteps = (1 << act_bits) - 1
     wmax = (1 << (weight_bits - 1)) - 1
     pool_after = pool_after or tuple(True for _ in channels)
@@ -31,16 +32,17 @@ def random_network(rng: np.random.Generator, input_shape: tuple[int, int, int] =
         typical = int(np.sqrt(fan_in) * wmax * in_max / 2) + 1
         bias = rng.integers(-typical // 2, typical // 2 + 1, size=out_ch).astype(np.int64)
         thresholds = random_thresholds(rng, out_ch, timesteps, typical)
-        conv = FewdIFConv(name=f"conv{i}", in_shape=shape, out_channels=out_ch, kernel=kernel, stride=1,
+        conv = FewdIFConv(name=f"conv{i}", in_shape=shape, out_channels=out_ch, kernel=kernel, stride=stride,
                           padding=kernel // 2, weights=weights, bias=bias, thresholds=thresholds,
                           in_kind=in_kind, in_max=in_max, weight_bits=weight_bits, timesteps=timesteps)
         conv.acc_bits = conv.derive_acc_bits()
         layers.append(conv)
         shape = conv.out_shape
-        if pool_after[i] and shape[1] >= 2 and shape[2] >= 2:
-            pool = FewdIFMaxPool(name=f"pool{i}", in_shape=shape, kernel=2, stride=2, timesteps=timesteps)
-            layers.append(pool)
-            shape = pool.out_shape
+        if pool_after[i] and shape[1] >= pool[0] and shape[2] >= pool[0]:
+            pool_layer = FewdIFMaxPool(name=f"pool{i}", in_shape=shape, kernel=pool[0], stride=pool[1],
+                                       timesteps=timesteps)
+            layers.append(pool_layer)
+            shape = pool_layer.out_shape
         in_kind, in_max = "spikes", timesteps
     weights = rng.integers(-wmax - 1, wmax + 1, size=(head_channels, shape[0], 1, 1)).astype(np.int64)
     bias = rng.integers(-64, 65, size=head_channels).astype(np.int64)

@@ -96,3 +96,33 @@ def test_bus_words_pad_the_input_beat() -> None:
     words = np.frombuffer(fmt.pack_frames_bus(frames), dtype=np.uint8).reshape(-1, 8)
     assert len(words) == 2 * fmt.beats_per_frame and not words[:, 6:].any()
     assert words[:, :6].tobytes() == fmt.pack_frames(frames)
+
+
+@pytest.mark.parametrize("ppb", [1, 2])
+def test_hls_top_and_testbench_take_their_widths_from_the_stream_format(tmp_path, ppb) -> None:
+    from spikeflow.backends.hls import generate_hls
+    from spikeflow.hw.folding import Folding
+
+    net = _net()
+    build = generate_hls(net, tmp_path / "hls", folding=Folding({}, ppb))
+    fmt = StreamFormat.of(net, ppb)
+    header = (build.out_dir / "spikeflow_top.h").read_text()
+
+    def const(text: str, name: str) -> int:
+        return int(re.search(rf"static const int {name} = (\d+);", text).group(1))
+
+    def field(struct: str, name: str) -> int:
+        body = re.search(rf"struct {struct} {{(.*?)}};", header, re.S).group(1)
+        return const(body, name)
+
+    assert const(header, "IN_WIDTH") == fmt.in_width == 8 * 3 * ppb
+    assert const(header, "OUT_WIDTH") == fmt.out_width
+    assert const(header, "BEATS_PER_FRAME") == fmt.beats_per_frame == 120 // ppb
+    assert const(header, "VALUES_PER_FRAME") == fmt.values_per_frame
+    assert field("input_config", "in_width") == fmt.in_width and field("input_config", "pixels_per_beat") == ppb
+    assert field("input_config", "pixel_bits") == fmt.pixel_bits and field("input_config", "channels") == fmt.channels
+    assert field("output_config", "value_bits") == fmt.value_bits and field("output_config", "out_width") == 32
+    assert field("output_config", "positions") * field("output_config", "channels") == fmt.values_per_frame
+    testbench = build.testbench.read_text()
+    assert const(testbench, "BEAT_BYTES") == fmt.beat_bytes
+    assert f"typedef int{fmt.out_width}_t value_t;" in testbench
