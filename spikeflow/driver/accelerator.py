@@ -74,7 +74,7 @@ class Accelerator:
 
     def __init__(self, model: DriverModel, decode: DecodeSettings | None = None):
         self.model = model
-        self.stream = model.stream
+        self.fmt = model.stream  # the stream contract (StreamFormat)
         self.decode = decode or DecodeSettings()
         self.times = StageTimes()
         self.frames_run = 0
@@ -100,15 +100,15 @@ class Accelerator:
     # -- the data path ----------------------------------------------------------------------------------------
     def pack(self, frames: np.ndarray) -> bytes:
         """uint8 frames [N,C,H,W] -> the bytes the device reads (rejects wrong shapes and dtypes first)."""
-        frames = self.stream.check_frames(frames)
-        return self.stream.pack_frames_bus(frames) if self.bus_padded else self.stream.pack_frames(frames)
+        frames = self.fmt.check_frames(frames)
+        return self.fmt.pack_frames_bus(frames) if self.bus_padded else self.fmt.pack_frames(frames)
 
     def _execute(self, frames: np.ndarray, payload: bytes) -> DeviceOutput:
         raise NotImplementedError
 
     def infer(self, frames: np.ndarray) -> np.ndarray:
         """Letterboxed uint8 frames [N,C,H,W] (or one [C,H,W]) -> raw head values V int64 [N,K,G,G]."""
-        frames = self.stream.check_frames(frames)
+        frames = self.fmt.check_frames(frames)
         n = len(frames)
         t0 = time.perf_counter()
         payload = self.pack(frames)
@@ -123,13 +123,13 @@ class Accelerator:
 
     def unpack(self, out: DeviceOutput, n: int) -> np.ndarray:
         """The output payload of `n` frames -> V, after checking that exactly `n` frames came back."""
-        expected = n * self.stream.values_per_frame * self.stream.value_bytes
+        expected = n * self.fmt.values_per_frame * self.fmt.value_bytes
         if len(out.payload) != expected:
             raise DriverError(f"{self.name}: short transfer: {len(out.payload)} of {expected} output bytes for "
                               f"{n} frame(s)")
         if out.frames_out is not None and out.frames_out != n:
             raise DriverError(f"{self.name}: the device sent {out.frames_out} frame(s) for the {n} sent to it")
-        return self.stream.unpack_values(out.payload)
+        return self.fmt.unpack_values(out.payload)
 
     def _record_cycles(self, done: list[int] | None) -> None:
         if done:
@@ -145,7 +145,7 @@ class Accelerator:
         return v, out
 
     def prepare(self, image: np.ndarray, where: str = "frame") -> PreparedFrame:
-        return prepare_image(image, self.model.input_size, self.stream.channels, where)
+        return prepare_image(image, self.model.input_size, self.fmt.channels, where)
 
     def detect(self, images: Iterable[np.ndarray] | np.ndarray) -> list[list[Detection]]:
         """Images of any size (HxWx3 uint8, or letterboxed [C,S,S] frames) -> detections per image, in the
@@ -188,7 +188,7 @@ class Accelerator:
 
         batch = batch or self.default_batch
         rng = np.random.default_rng(seed)
-        frames = rng.integers(0, 256, size=(n, *self.stream.input_shape), dtype=np.uint8)
+        frames = rng.integers(0, 256, size=(n, *self.fmt.input_shape), dtype=np.uint8)
         self.reset_counters()
         latencies = []
         started = time.perf_counter()

@@ -17,11 +17,11 @@ class GoldenAccelerator(Accelerator):
 
     def _execute(self, frames: np.ndarray, payload: bytes) -> DeviceOutput:
         t0 = time.perf_counter()
-        seen = self.stream.unpack_frames(payload)  # the device's view of the input stream
+        seen = self.fmt.unpack_frames(payload)  # the device's view of the input stream
         t1 = time.perf_counter()
         v = run_counts(self.model.net, seen)
         t2 = time.perf_counter()
-        out = self.stream.pack_values(v).astype(self.stream.value_dtype).tobytes()
+        out = self.fmt.pack_values(v).astype(self.fmt.value_dtype).tobytes()
         self.times.add("transfer", (t1 - t0) + (time.perf_counter() - t2))
         self.times.add("compute", t2 - t1)
         return DeviceOutput(out)

@@ -39,5 +39,5 @@ class RtlsimAccelerator(Accelerator):
         total = time.perf_counter() - t0
         self.times.add("compute", self.sim.last_seconds)
         self.times.add("transfer", max(total - self.sim.last_seconds, 0.0))
-        out = self.stream.pack_values(v).astype(self.stream.value_dtype).tobytes()
+        out = self.fmt.pack_values(v).astype(self.fmt.value_dtype).tobytes()
         return DeviceOutput(out, done_cycles=[int(d) for d in done])
