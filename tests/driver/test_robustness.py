@@ -57,7 +57,8 @@ def test_infer_rejects_a_frame_not_at_the_input_size(golden):
 
 
 def test_other_sizes_and_grey_or_rgba_images_are_letterboxed(golden):
-    images = [scene(1, 50, 20), scene(2, 7, 90), scene(3)[..., 0], np.dstack([scene(4), np.full((24, 32), 9, np.uint8)])]
+    rgba = np.dstack([scene(4), np.full((24, 32), 9, np.uint8)])
+    images = [scene(1, 50, 20), scene(2, 7, 90), scene(3)[..., 0], rgba]
     dets = golden.detect(images)
     assert len(dets) == 4 and CountingGolden.sent == 4
     frame = golden.prepare(scene(1, 50, 20)).frame
