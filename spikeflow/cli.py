@@ -131,8 +131,8 @@ def _drive(args: argparse.Namespace) -> None:
     """Stream a source through the build's accelerator on one back end (spikeflow.driver)."""
     from pathlib import Path
 
-    from spikeflow.driver.detections import DecodeSettings
     from spikeflow.driver.run import RunOptions, print_run, run_source
+    from spikeflow.driver.settings import DecodeSettings
 
     opts = RunOptions(build=Path(args.build), backend=args.backend, source=args.source,
                       out=Path(args.out) if args.out else None,
@@ -206,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="write the scripts and print the commands; run nothing")
     p.set_defaults(func=_bitstream)
 
-    from spikeflow.driver.accelerator import backend_names
-    from spikeflow.driver.detections import CONF_THRESHOLD, IOU_THRESHOLD
+    from spikeflow.driver.registry import backend_names
+    from spikeflow.driver.settings import CONF_THRESHOLD, IOU_THRESHOLD
 
     p = sub.add_parser("run", help="stream images, a video, a .npy array or a camera through a build's accelerator "
                                    "(golden model, RTL harness, or a board) and write the detections")

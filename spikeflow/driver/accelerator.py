@@ -12,7 +12,6 @@ the output payload and the device cycles when it knows them.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,10 +20,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from spikeflow.driver.detections import DecodeSettings, Detection, decode_values, to_original
+from spikeflow.driver.detections import Detection, decode_values, to_original
 from spikeflow.driver.frames import PreparedFrame, prepare_image
 from spikeflow.driver.model import DriverModel
-from spikeflow.errors import ConfigError, DriverError
+from spikeflow.driver.registry import get_backend
+from spikeflow.driver.settings import DecodeSettings
+from spikeflow.errors import DriverError
 
 STAGES = ("pack", "transfer", "compute", "unpack", "decode")
 MIN_TIMEOUT_S = 2.0  # a board's timeout never goes below this, however few cycles the frames need
@@ -206,27 +207,3 @@ class Accelerator:
         self.frames_run = 0
         self.intervals = []
         self.latencies_cycles = []
-
-
-_BACKENDS: dict[str, str] = {
-    "golden": "spikeflow.driver.backends.golden:GoldenAccelerator",
-    "rtlsim": "spikeflow.driver.backends.rtlsim:RtlsimAccelerator",
-    "pynq": "spikeflow.driver.backends.pynq_dma:PynqAccelerator",
-    "alveo": "spikeflow.driver.backends.alveo:AlveoAccelerator",
-}
-
-
-def register_backend(name: str, target: str) -> None:
-    """Register an Accelerator class, as "module:Class", under `name`."""
-    _BACKENDS[name] = target
-
-
-def backend_names() -> tuple[str, ...]:
-    return tuple(_BACKENDS)
-
-
-def get_backend(name: str) -> type[Accelerator]:
-    if name not in _BACKENDS:
-        raise ConfigError(f"unknown driver back end {name!r} (back ends: {', '.join(_BACKENDS)})")
-    module, cls = _BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), cls)

@@ -9,12 +9,9 @@ import numpy as np
 
 from spikeflow.data.letterbox import Letterbox
 from spikeflow.detect.head import Detections, HeadSpec, postprocess
+from spikeflow.driver.settings import DecodeSettings
 from spikeflow.golden.count import dequantize
 from spikeflow.ir import FewdIFNetwork
-
-CONF_THRESHOLD = 0.25  # default score threshold of the driver's detections
-IOU_THRESHOLD = 0.45  # default NMS IoU
-MAX_DETECTIONS = 100
 
 
 @dataclass(frozen=True)
@@ -29,13 +26,6 @@ class Detection:
     def as_dict(self) -> dict[str, object]:
         return {"class": self.name, "class_id": self.class_id, "score": round(self.score, 6),
                 "box": [round(v, 2) for v in self.box]}
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    conf_threshold: float = CONF_THRESHOLD
-    iou_threshold: float = IOU_THRESHOLD
-    max_det: int = MAX_DETECTIONS
 
 
 def decode_values(net: FewdIFNetwork, head: HeadSpec, v: np.ndarray, settings: DecodeSettings) -> list[Detections]:

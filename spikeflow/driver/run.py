@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spikeflow.driver.accelerator import Accelerator
-from spikeflow.driver.detections import DecodeSettings
 from spikeflow.driver.outputs import ResultWriter
+from spikeflow.driver.settings import DecodeSettings
 from spikeflow.driver.sources import open_source
 from spikeflow.driver.streaming import performance, summary_line
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from spikeflow.driver.accelerator import Accelerator, DeviceOutput
 from spikeflow.driver.board import SENTINEL, find_driver_config, import_pynq, wait_until
-from spikeflow.driver.detections import DecodeSettings
 from spikeflow.driver.model import DriverModel
+from spikeflow.driver.settings import DecodeSettings
 from spikeflow.errors import DriverError
 
 DEFAULT_BATCH = 64  # frames per kernel run

@@ -16,8 +16,8 @@ import numpy as np
 from spikeflow.backends.bitstream.registers import STATUS_ID
 from spikeflow.driver.accelerator import Accelerator, DeviceOutput
 from spikeflow.driver.board import SENTINEL, find_driver_config, import_pynq, wait_until
-from spikeflow.driver.detections import DecodeSettings
 from spikeflow.driver.model import DriverModel
+from spikeflow.driver.settings import DecodeSettings
 from spikeflow.errors import DriverError
 
 S2MM_LENGTH = 0x58  # AXI DMA (PG021) S2MM_LENGTH: after a transfer, the bytes actually written

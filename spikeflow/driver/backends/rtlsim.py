@@ -12,8 +12,8 @@ from spikeflow.backends.rtl.generator import load_rtl
 from spikeflow.backends.rtl.rtlsim import RtlSim
 from spikeflow.backends.rtl.tools import find_verilator
 from spikeflow.driver.accelerator import Accelerator, DeviceOutput
-from spikeflow.driver.detections import DecodeSettings
 from spikeflow.driver.model import DriverModel
+from spikeflow.driver.settings import DecodeSettings
 
 MIN_SIM_CYCLES_PER_SECOND = 20_000  # the slowest harness speed the wall-clock timeout allows for
 SIM_START_SECONDS = 30.0  # process start and file I/O
