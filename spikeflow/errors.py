@@ -51,3 +51,11 @@ class StepError(SpikeflowError):
 
 class BitstreamError(SpikeflowError):
     """A Vivado or v++ run failed (the message names the log and its first error)."""
+
+
+class DriverError(SpikeflowError):
+    """The host driver or its device failed: a short transfer, a frame error, a result out of sequence."""
+
+
+class DeviceTimeoutError(DriverError):
+    """A device (board or simulated) did not answer within the timeout derived from its expected cycles."""

@@ -68,6 +68,8 @@ STEPS: tuple[Step, ...] = (
          "bit-accurate C model against the golden model", (IR, FRAMES, Input("onnx", "export"))),
     Step("bitstream", "spikeflow.backends.bitstream.steps", "step_bitstream", "Vivado (Zynq) or v++ (Alveo) "
          "bitstream of the RTL for the board; without the tool, the scripts it would run", (IR, Input("rtl", "rtl"))),
+    Step("drive", "spikeflow.driver.step", "step_drive", "the host driver: validation frames streamed through the "
+         "rtlsim back end against the golden back end, annotated frames, FPS", (IR, FRAMES, Input("rtl", "rtl"))),
     Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),
 )
 _BY_NAME = {s.name: s for s in STEPS}

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 NOTES = "DEPLOY.md"
-DRIVER_COMMAND = "spikeflow run {build} --backend {backend} --source PATH"  # planned: the host-driver issue
+DRIVER_COMMAND = "spikeflow run {build} --backend {backend} --source PATH"  # spikeflow.driver
 
 
 def ir_metadata_files(build: BuildDir) -> list[DeployFile]:
@@ -53,7 +53,8 @@ def write_deploy(plan: BitstreamPlan, build: BuildDir, cfg: BuildConfig, state: 
     manifest = {"board": plan.board, "part": cfg.board.spec.part, "platform": cfg.board.spec.platform or None,
                 "clock_mhz": cfg.clock, "backend": plan.backend, "state": state, "files": entries,
                 "commands": [c.shell() for c in plan.commands],
-                "driver_command": driver, "driver_note": "planned: 'spikeflow run' comes with the host-driver issue",
+                "driver_command": driver,
+                "driver_note": "needs pip install 'spikeflow[board]' there, with the build's ir/ and folding.json",
                 "command": command_line()}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     notes = script_environment().get_template(f"{NOTES}.j2").render(manifest=manifest, build=build.root,

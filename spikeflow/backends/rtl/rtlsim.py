@@ -17,7 +17,7 @@ import numpy as np
 
 from spikeflow.backends.rtl.generator import RtlBuild
 from spikeflow.backends.rtl.tools import verilator_env
-from spikeflow.errors import SpikeflowError
+from spikeflow.errors import DeviceTimeoutError, SpikeflowError
 from spikeflow.hw.cycles import limits_from_estimate
 from spikeflow.hw.sources import hardware_folder
 
@@ -69,11 +69,12 @@ class RtlSim:
             raise SpikeflowError(f"verilator harness build failed in {self.obj_dir}:\n{proc.stderr[-4000:]}")
         return self.exe
 
-    def run(self, frames: np.ndarray, max_cycles: int | None = None) -> tuple[np.ndarray, list[int]]:
+    def run(self, frames: np.ndarray, max_cycles: int | None = None,
+            timeout_s: float | None = None) -> tuple[np.ndarray, list[int]]:
         """frames uint8 [N,C,H,W] -> (V int64 [N,K,Gh,Gw], done cycle of each frame).
 
         max_cycles bounds the simulation (default: spikeflow.hw.cycles.cycle_limits, from the estimated cycles per
-        frame of the build's folding).
+        frame of the build's folding); timeout_s bounds its wall time. Either raises DeviceTimeoutError.
         """
         fmt = self.build.stream
         payload = fmt.pack_frames(frames)
@@ -84,10 +85,17 @@ class RtlSim:
         with tempfile.TemporaryDirectory() as tmp:
             fin, fout = Path(tmp) / "frames.bin", Path(tmp) / "out.bin"
             fin.write_bytes(payload)
-            proc = subprocess.run([str(exe), str(fin), str(n), str(fout), str(int(max_cycles))],
-                                  capture_output=True, text=True, cwd=self.build.out_dir)
+            try:
+                proc = subprocess.run([str(exe), str(fin), str(n), str(fout), str(int(max_cycles))],
+                                      capture_output=True, text=True, cwd=self.build.out_dir, timeout=timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                raise DeviceTimeoutError(f"RTL simulation of {n} frame(s) did not answer within {timeout_s:.0f} s "
+                                         f"(wall clock)") from exc
+            if proc.returncode == 1:
+                raise DeviceTimeoutError(f"RTL simulation did not finish within {int(max_cycles):,} cycles: "
+                                         f"{proc.stdout}{proc.stderr}".strip())
             if proc.returncode != 0:
-                raise SpikeflowError(f"RTL simulation did not finish within {int(max_cycles):,} cycles: "
+                raise SpikeflowError(f"the RTL harness failed (exit {proc.returncode}): "
                                      f"{proc.stdout}{proc.stderr}".strip())
             raw = fout.read_bytes()
         stats = proc.stdout.split()
