@@ -14,13 +14,14 @@ A folder of images has no labels (M = 0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from spikeflow.errors import DatasetError, StepError
 from spikeflow.flow.model_info import SYNTHETIC, ModelInfo
+from spikeflow.flow.report import write_report
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -33,6 +34,7 @@ class FrameSet:
     frame_index: np.ndarray
     sources: list[str]
     data: str
+    data_report: dict = field(default_factory=dict)  # what the dataset skipped (not saved in frames.npz)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -78,7 +80,7 @@ def dataset_frames(info: ModelInfo, data: str | None, count: int) -> FrameSet:
     index = np.concatenate([np.full(len(s.labels), i) for i, s in enumerate(samples)])
     return FrameSet(frames=np.stack([s.image for s in samples]), boxes=np.concatenate([s.boxes for s in samples]),
                     labels=np.concatenate([s.labels for s in samples]), frame_index=index,
-                    sources=[s.source for s in samples], data=data)
+                    sources=[s.source for s in samples], data=data, data_report=dataset.report.as_dict())
 
 
 def folder_frames(folder: Path, size: int, count: int) -> FrameSet:
@@ -101,8 +103,10 @@ def folder_frames(folder: Path, size: int, count: int) -> FrameSet:
         print(f"frames: skipped {len(skipped)} unreadable image(s) in {folder}: " + "; ".join(skipped[:3]))
     if not frames:
         raise DatasetError(f"{folder}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
+    report = {"kept": len(frames), "skipped": len(skipped), "by_reason": {"unreadable": len(skipped)} if skipped
+              else {}, "first": skipped[:5], "source": str(folder), "notes": []}
     return FrameSet(frames=np.stack(frames), boxes=np.zeros((0, 4), np.float32), labels=np.zeros(0, np.int64),
-                    frame_index=np.zeros(0, np.int64), sources=sources, data=str(folder))
+                    frame_index=np.zeros(0, np.int64), sources=sources, data=str(folder), data_report=report)
 
 
 def step_frames(build, cfg) -> None:
@@ -110,6 +114,7 @@ def step_frames(build, cfg) -> None:
     info = ModelInfo.load(build.model_info)
     frames = dataset_frames(info, cfg.data, cfg.frames)
     frames.save(build.frames)
+    write_report(build.root, "frames", {"frames": len(frames), "data": frames.data, "data_report": frames.data_report})
     if len(frames) < cfg.frames:
         print(f"   note: {frames.data} has only {len(frames)} validation images; {cfg.frames} were asked for")
     print(f"   {len(frames)} frames {list(frames.frames.shape[1:])} with {len(frames.labels)} labelled boxes from "

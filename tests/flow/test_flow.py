@@ -181,6 +181,8 @@ def test_qonnx_source_and_image_folder_need_no_torch(build, tmp_path) -> None:
     proc = _without_torch("build", str(tmp_path / "q"), "--config", str(config))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipped 1 unreadable image(s)" in proc.stdout
+    skips = json.loads((tmp_path / "q" / "report" / "frames.json").read_text())["data_report"]
+    assert skips["kept"] == 3 and skips["by_reason"] == {"unreadable": 1} and "broken.jpg" in skips["first"][0]
     stages = json.loads((tmp_path / "q" / "report" / "verify.json").read_text())["stages"]
     assert stages["golden"]["frames"] == 3 and stages["golden"]["mismatches"] == 0
     assert "qonnx" not in stages  # no Brevitas model to compare QONNX with
