@@ -13,6 +13,7 @@ the output payload and the device cycles when it knows them.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,7 @@ class FrameResult:
     latency_s: float = 0.0
 
 
-class Accelerator:
+class Accelerator(ABC):
     """A build's accelerator on one back end. Subclasses: one per platform, registered by name."""
 
     name: ClassVar[str] = ""
@@ -91,6 +92,7 @@ class Accelerator:
 
     def close(self) -> None:
         """Free the device's buffers (boards); nothing to do for simulated devices."""
+        return None
 
     def __enter__(self) -> Accelerator:
         return self
@@ -104,8 +106,9 @@ class Accelerator:
         frames = self.fmt.check_frames(frames)
         return self.fmt.pack_frames_bus(frames) if self.bus_padded else self.fmt.pack_frames(frames)
 
+    @abstractmethod
     def _execute(self, frames: np.ndarray, payload: bytes) -> DeviceOutput:
-        raise NotImplementedError
+        """Transfer and compute: each back end runs the packed frames on its device."""
 
     def infer(self, frames: np.ndarray) -> np.ndarray:
         """Letterboxed uint8 frames [N,C,H,W] (or one [C,H,W]) -> raw head values V int64 [N,K,G,G]."""

@@ -15,7 +15,7 @@ Per conv/head layer (`lanes` = PE x SIMD multiply-accumulate lanes, `term_bits` 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from spikeflow.hw.folding import Folding, LayerFolding, window_elems
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
@@ -113,5 +113,3 @@ def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel =
 def total(rows: list[LayerResources]) -> dict[str, float]:
     return {key: sum(getattr(r, key) for r in rows) for key in ("LUT", "FF", "BRAM36", "DSP")}
 
-
-FIELDS = tuple(f.name for f in fields(ResourceModel))

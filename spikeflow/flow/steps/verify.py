@@ -15,8 +15,9 @@ from spikeflow.verify.report import print_stages, record_stages
 
 
 def step_verify(build: BuildDir, cfg: BuildConfig) -> None:
-    results = verify_frames(build, load_network(build.ir), FrameSet.load(build.frames).frames)
-    print_stages(results, len(FrameSet.load(build.frames)), build.report / "verify.json")
+    images = FrameSet.load(build.frames).frames
+    results = verify_frames(build, load_network(build.ir), images)
+    print_stages(results, len(images), build.report / "verify.json")
 
 
 def verify_frames(build: BuildDir, net: FewdIFNetwork, images: np.ndarray) -> dict[str, StageResult]:
