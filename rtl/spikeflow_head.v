@@ -15,6 +15,7 @@ module spikeflow_head #(
     parameter TIME_PARALLEL = 1, // 1: all timesteps per cycle, 0: one per pass
     parameter WEIGHT_BITS = 4,   // signed weight width
     parameter ACC_BITS = 16,     // signed accumulator width
+    parameter USE_DSP = 0,       // 1: pixel products as multiplies (DSP slices), see spikeflow_neuron
     parameter WEIGHT_FILE = "",  // $readmemh image of the weights
     parameter BIAS_FILE = ""     // $readmemh image of the biases
 ) (
@@ -34,7 +35,7 @@ end
 
 spikeflow_neuron #(
     .N_IN(N_IN), .IN_BITS(IN_BITS), .IN_KIND(IN_KIND), .IN_MAX(IN_MAX), .OUT_CH(OUT_CH), .PE(PE),
-    .SIMD(SIMD), .TIME_PARALLEL(TIME_PARALLEL), .WEIGHT_BITS(WEIGHT_BITS), .ACC_BITS(ACC_BITS), .FIRE(0),
+    .SIMD(SIMD), .TIME_PARALLEL(TIME_PARALLEL), .WEIGHT_BITS(WEIGHT_BITS), .ACC_BITS(ACC_BITS), .USE_DSP(USE_DSP), .FIRE(0),
     .THRESHOLDS(1), .OUT_BITS(1), .WEIGHT_FILE(WEIGHT_FILE), .BIAS_FILE(BIAS_FILE), .THRESH_FILE("")
 ) u_neuron (
     .clk(clk), .rst(rst), .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),

@@ -3,12 +3,11 @@
 // (head) it emits V itself.
 //
 // Folding: PE output channels and SIMD window elements are processed per cycle, so one window takes
-// (OUT_CH/PE) * (N_IN/SIMD) * PASSES cycles. Inputs are decomposed into planes: spike counts (IN_KIND=1)
-// into IN_MAX thermometer timesteps (plane t = x > t, the spike train), pixels (IN_KIND=0) into IN_BITS
-// bit planes (weight 2^t). TIME_PARALLEL=1 integrates every plane at once (PASSES=1: for spikes the
-// multiply-free sum of W over the timesteps where the spike is 1, for pixels W*x); TIME_PARALLEL=0 does one
-// plane per pass (AND-add). All foldings give the same bits: arithmetic is exact modulo 2^ACC_BITS and
-// ACC_BITS holds the final V.
+// (OUT_CH/PE) * (N_IN/SIMD) * PASSES cycles. TIME_PARALLEL=1 integrates all of an input at once (PASSES=1):
+// W*x, for spikes with x = min(x, IN_MAX), the sum of W over the timesteps where the spike train is 1.
+// TIME_PARALLEL=0 does one plane per pass: spike counts (IN_KIND=1) in IN_MAX thermometer timesteps
+// (plane t: x > t), pixels (IN_KIND=0) in IN_BITS bit planes (weight 2^t). All foldings give the same bits:
+// arithmetic is exact modulo 2^ACC_BITS and ACC_BITS holds the final V.
 //
 // Window element e is s_axis_tdata[e*IN_BITS +: IN_BITS]. Output channel k is at m_axis_tdata[k*OB +: OB].
 // ROM images (generated): weights word nf*SF+sf holds W[nf*PE+pe][sf*SIMD+s] at bit (pe*SIMD+s)*WEIGHT_BITS
@@ -16,10 +15,28 @@
 // bias word nf holds bias[nf*PE+pe] at pe*ACC_BITS; thresholds word nf holds thr[nf*PE+pe][j] at
 // (pe*THRESHOLDS+j)*ACC_BITS.
 //
-// Pipeline: issue (weight ROM address) -> weight ROM data + input slice -> registered chunk sums of up to 16
-// terms per PE lane (adder tree level 1) -> registered sum of a lane's chunks, bias/threshold ROM data
-// (level 2) -> accumulate and fire. The whole pipeline advances unless the output register is full and not
-// being read; data registers load only with valid items.
+// Arithmetic at natural width. An input x (after clamping, XB bits) is split into NDIG digits of D bits,
+// D = 6 - WEIGHT_BITS (at least 1, at most XB): the product of a weight with one digit is a function of
+// WEIGHT_BITS + D <= 6 bits, one LUT level (a truth table), DW = WEIGHT_BITS + D bits wide. For each PE
+// lane and digit a balanced registered adder tree (spikeflow_adder_tree: one carry chain per stage, widths
+// growing one bit per level) sums the SIMD digit products; when NDIG > 1 a second tree combines the NDIG
+// digit sums weighted 2^(k*D). Spikes with 4-bit weights: one 6-input product per element. 8-bit pixels: four
+// 2-bit digits. Serial passes: the plane bit selects W (AND), a pixel plane's lane sum is shifted by t when
+// accumulated. USE_DSP=1 (pixels, TIME_PARALLEL=1 only) computes W*x with one registered multiply per element
+// instead, which synthesis maps to DSP slices.
+//
+// Pipeline: free running (no enable), an item per cycle when the input is valid:
+//   S0 issue: weight ROM address, the SIMD inputs of the current slice (clamped, or the plane bit) -> S1;
+//   S2: weight ROM data (registered BRAM output, two cycles after the address), inputs delayed to match;
+//       digit products (LUTs) feed the adder trees; S2+TREE_LAT: lane sum;
+//   SP: accumulate (bias from its ROM, read at SP-2, when the item is the first of a channel group);
+//   SP+1: compare with the thresholds (ROM read at SP-1), collect the channel groups; a finished window is
+//         written to the output FIFO (OUT_DEPTH entries, distributed RAM), which m_axis reads.
+// Back-pressure never stops the pipeline: a window is only started when its result has a FIFO entry
+// reserved (credit counter, registered `room` flag), so m_axis_tready reaches only the FIFO read side and the
+// credit counter, and s_axis_tready depends on this unit's registers and s_axis_tvalid alone. OUT_DEPTH
+// covers the windows in flight, so a ready output never slows the unit. The window stays in the producer's
+// output register (no copy): s_axis_tready is asserted with the issue of the window's last item.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -38,6 +55,7 @@ module spikeflow_neuron #(
     parameter FIRE = 1,            // 1: emit spike counts, 0: emit V (head)
     parameter THRESHOLDS = 3,      // thresholds per channel (output timesteps T)
     parameter OUT_BITS = 2,        // bits of an output spike count, >= clog2(THRESHOLDS+1)
+    parameter USE_DSP = 0,         // 1: pixel products W*x as multiplies (DSP slices); pixels, TIME_PARALLEL=1
     parameter WEIGHT_FILE = "",    // $readmemh image of the weights
     parameter BIAS_FILE = "",      // $readmemh image of the biases
     parameter THRESH_FILE = ""     // $readmemh image of the thresholds (FIRE=1)
@@ -47,8 +65,8 @@ module spikeflow_neuron #(
     input  wire [N_IN*IN_BITS-1:0]         s_axis_tdata,
     input  wire                            s_axis_tvalid,
     output wire                            s_axis_tready,
-    output reg  [OUT_CH*(FIRE ? OUT_BITS : ACC_BITS)-1:0] m_axis_tdata,
-    output reg                             m_axis_tvalid,
+    output wire [OUT_CH*(FIRE ? OUT_BITS : ACC_BITS)-1:0] m_axis_tdata,
+    output wire                            m_axis_tvalid,
     input  wire                            m_axis_tready
 );
 
@@ -68,15 +86,58 @@ localparam [SFW-1:0] SF_LAST = SF_LAST_I[SFW-1:0];
 localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
 localparam [TW-1:0] T_LAST = T_LAST_I[TW-1:0];
 localparam THR_W = FIRE ? PE * THRESHOLDS * ACC_BITS : 1;
-localparam CHUNK = SIMD < 16 ? SIMD : 16;      // terms summed per chunk register (adder tree level 1)
-localparam G = (SIMD + CHUNK - 1) / CHUNK;      // chunks per PE lane (summed at level 2)
 localparam CLAMP = (IN_KIND == 1) && (IN_MAX < (1 << IN_BITS) - 1);
-// chunk sums are formed at SUM_W >= ACC_BITS bits (one machine word in simulation); only the low ACC_BITS
-// are kept, so synthesis trims the rest
-localparam SUM_W = ACC_BITS < 32 ? 32 : ACC_BITS;
-localparam [SUM_W-1:0] W_OFFSET = {{(SUM_W-WEIGHT_BITS){1'b0}}, 1'b1, {(WEIGHT_BITS-1){1'b0}}};
 localparam integer IN_MAX_I = IN_MAX;
 localparam [IN_BITS-1:0] IN_MAX_V = IN_MAX_I[IN_BITS-1:0];
+localparam DSP = (USE_DSP != 0) && (IN_KIND == 0) && (TIME_PARALLEL != 0);
+// input bits that reach the products: the clamped count or pixel (parallel), or the plane bit (serial)
+localparam XB = TIME_PARALLEL == 0 ? 1 : (IN_KIND == 1 ? $clog2(IN_MAX + 1) : IN_BITS);
+localparam D_LUT = WEIGHT_BITS >= 5 ? 1 : 6 - WEIGHT_BITS;
+localparam D = DSP ? XB : (D_LUT < XB ? D_LUT : XB);  // digit bits
+localparam NDIG = (XB + D - 1) / D;                  // digits per input
+localparam DW = (D > 1 || NDIG > 1) ? WEIGHT_BITS + D : WEIGHT_BITS;  // digit product width (signed)
+localparam SIMD_LVLS = SIMD > 1 ? $clog2(SIMD) : 0;
+localparam LW0 = DW + SIMD_LVLS;                     // natural width of a lane's digit sum
+localparam LW = NDIG > 1 ? (LW0 < ACC_BITS ? LW0 : ACC_BITS) : ACC_BITS;
+localparam MUL_LAT = DSP ? 1 : 0;                    // registered multiply (DSP M register)
+localparam TREE_LAT = MUL_LAT + (SIMD_LVLS > 0 ? SIMD_LVLS : 1)
+                    + (NDIG > 1 ? $clog2(NDIG) : 0); // products at S2 -> lane sum
+localparam SP = 2 + TREE_LAT;                        // accumulate stage
+localparam CTW = 3 + NFW + TW;                       // control: first, last, flush, nf, t
+localparam ROM_LAT = 2;                              // spikeflow_rom with OUT_REG=1
+// Memory placement (see rtl/README.md): a ROM goes to LUTs when each of its bits is a function of at most a
+// few address bits that the logic reading it absorbs, else to block RAM with the output register:
+//   weights: LUTs when clog2(SF*NF) + D <= 6 (a digit product stays one 6-input LUT with the weight
+//            folded in; up to 16 words with 2-bit digits, 32 with 1-bit), block RAM otherwise;
+//   bias and thresholds: LUTs when NF <= 64 (one LUT6 per bit), block RAM otherwise.
+// UltraRAM is not used: it cannot be initialised by the bitstream.
+localparam WAW_BITS = SF * NF > 1 ? $clog2(SF * NF) : 0;
+localparam WEIGHT_STYLE = (!DSP && WAW_BITS + D <= 6) ? "logic" : "block";
+localparam PARAM_STYLE = NF <= 64 ? "logic" : "block";
+localparam CPW = SF * NF * PASSES;                   // cycles per window
+// output FIFO: the windows in flight from the first issue to the read of the result (SP+CPW+3 cycles)
+localparam IN_FLIGHT = (SP + CPW + 3 + CPW - 1) / CPW + 1;
+localparam OUT_DEPTH = IN_FLIGHT <= 2 ? 2 : (1 << $clog2(IN_FLIGHT));
+localparam OCW = $clog2(OUT_DEPTH) + 1;             // credit counter width (0..OUT_DEPTH)
+localparam [OCW-1:0] OUT_DEPTH_V = OUT_DEPTH[OCW-1:0];
+
+// W * digit as truth tables: bit j of the product of offset-binary weight u and digit d is bit {u, d} of
+// PROD_TABLE[j*PT_N +: PT_N]. A WEIGHT_BITS + D <= 6 input function, so synthesis maps each product bit to
+// one LUT (no carry chain), and a simulator evaluates it as one constant bit select.
+localparam PT_N = 1 << (WEIGHT_BITS + D);
+function [DW*PT_N-1:0] product_table(input integer unused);
+    integer a, b, j, p;
+    begin
+        product_table = 0;
+        for (a = 0; a < (1 << WEIGHT_BITS); a = a + 1) begin
+            for (b = 0; b < (1 << D); b = b + 1) begin
+                p = (a - (1 << (WEIGHT_BITS - 1))) * b;  // two's complement; its low DW bits are the product
+                for (j = 0; j < DW; j = j + 1) product_table[j*PT_N + a*(1 << D) + b] = p[j];
+            end
+        end
+    end
+endfunction
+localparam [DW*PT_N-1:0] PROD_TABLE = product_table(0);
 
 initial begin
     if (N_IN < 1 || OUT_CH < 1) $error("spikeflow_neuron: N_IN and OUT_CH must be >= 1");
@@ -92,193 +153,244 @@ initial begin
     if (FIRE != 0 && FIRE != 1) $error("spikeflow_neuron: FIRE must be 0 or 1");
     if (FIRE == 1 && (THRESHOLDS < 1 || (1 << OUT_BITS) <= THRESHOLDS))
         $error("spikeflow_neuron: OUT_BITS too small for THRESHOLDS");
+    if (USE_DSP != 0 && USE_DSP != 1) $error("spikeflow_neuron: USE_DSP must be 0 or 1");
 end
 
-// ---------------------------------------------------------------- stage 0: window register and issue
-reg [N_IN*IN_BITS-1:0] win;
-reg                    win_valid;
-reg [NFW-1:0]          nf;
-reg [SFW-1:0]          sf;
-reg [TW-1:0]           tp;
-reg [WAW-1:0]          waddr;  // weight word nf*SF + sf
+// ---------------------------------------------------------------- S0: issue
+reg [NFW-1:0] nf;
+reg [SFW-1:0] sf;
+reg [TW-1:0]  tp;
+reg [WAW-1:0] waddr;  // weight word nf*SF + sf
 
-wire en = !m_axis_tvalid || m_axis_tready;
-wire issue = en && win_valid;
+reg [OCW-1:0] outstanding;  // windows started whose result has not been read
+reg           room;         // outstanding < OUT_DEPTH: a window may start
+
+wire win_first = (sf == 0) && (tp == 0) && (nf == 0);
+wire issue = s_axis_tvalid && (room || !win_first);
 wire iter_last = (sf == SF_LAST) && (tp == T_LAST);
 wire win_last = iter_last && (nf == NF_LAST);
+wire out_read;
 
-assign s_axis_tready = en && (!win_valid || win_last);
+assign s_axis_tready = issue && win_last;
 
+wire [OCW-1:0] outstanding_next = outstanding + {{(OCW-1){1'b0}}, issue && win_first}
+                                  - {{(OCW-1){1'b0}}, out_read};
 always @(posedge clk) begin
-    if (s_axis_tvalid && s_axis_tready) win <= s_axis_tdata;
+    if (rst) begin
+        outstanding <= 0;
+        room <= 1'b1;
+    end else begin
+        outstanding <= outstanding_next;
+        room <= outstanding_next != OUT_DEPTH_V;
+    end
 end
 
 always @(posedge clk) begin
     if (rst) begin
-        win_valid <= 1'b0;
         nf <= 0;
         sf <= 0;
         tp <= 0;
         waddr <= 0;
-    end else if (en) begin
-        if (issue) begin
-            if (tp == T_LAST) begin
-                tp <= 0;
-                waddr <= win_last ? {WAW{1'b0}} : waddr + 1'b1;
-                if (sf == SF_LAST) begin
-                    sf <= 0;
-                    nf <= nf == NF_LAST ? {NFW{1'b0}} : nf + 1'b1;
-                end else begin
-                    sf <= sf + 1'b1;
-                end
+    end else if (issue) begin
+        if (tp == T_LAST) begin
+            tp <= 0;
+            waddr <= win_last ? {WAW{1'b0}} : waddr + 1'b1;
+            if (sf == SF_LAST) begin
+                sf <= 0;
+                nf <= nf == NF_LAST ? {NFW{1'b0}} : nf + 1'b1;
             end else begin
-                tp <= tp + 1'b1;
+                sf <= sf + 1'b1;
             end
-            if (win_last) win_valid <= 1'b0;
+        end else begin
+            tp <= tp + 1'b1;
         end
-        if (s_axis_tvalid && s_axis_tready) win_valid <= 1'b1;
     end
 end
 
-// ---------------------------------------------------------------- stage 1: weight ROM data, input slice
-// Data registers of every stage load only with a valid item (the control bits v1..v3 tell which are).
-wire [PE*SIMD*WEIGHT_BITS-1:0] w1;
+// the slice of the window this item works on, reduced to what the products need. Written as an SF-way
+// select (not s_axis_tdata[sf*SIMD*IN_BITS +: ...], which synthesis builds as a barrel shifter over the
+// whole window)
+reg [SIMD*IN_BITS-1:0] xs;
+integer q;
+always @* begin
+    xs = s_axis_tdata[0 +: SIMD*IN_BITS];
+    for (q = 1; q < SF; q = q + 1) begin
+        if ({{(32-SFW){1'b0}}, sf} == q) xs = s_axis_tdata[q*SIMD*IN_BITS +: SIMD*IN_BITS];
+    end
+end
+wire [SIMD*XB-1:0]      x0;
 
-spikeflow_rom #(.WIDTH(PE*SIMD*WEIGHT_BITS), .DEPTH(SF*NF), .ADDR_WIDTH(WAW), .INIT_FILE(WEIGHT_FILE))
-    u_wrom (.clk(clk), .en(issue), .addr(waddr), .data(w1));
+genvar ge;
+generate
+    for (ge = 0; ge < SIMD; ge = ge + 1) begin : g_x
+        wire [IN_BITS-1:0] xe = xs[ge*IN_BITS +: IN_BITS];
+        if (TIME_PARALLEL == 0 && IN_KIND == 0) begin : g_bit
+            assign x0[ge] = |({{(TW-IN_BITS){1'b0}}, xe} & ({{(TW-1){1'b0}}, 1'b1} << tp));  // bit plane t
+        end else if (TIME_PARALLEL == 0) begin : g_spike
+            assign x0[ge] = {{(TW-IN_BITS){1'b0}}, xe} > tp;  // the spike of timestep t
+        end else if (CLAMP) begin : g_clamp
+            wire [IN_BITS-1:0] xc = xe > IN_MAX_V ? IN_MAX_V : xe;
+            assign x0[ge*XB +: XB] = xc[XB-1:0];
+        end else begin : g_pass
+            assign x0[ge*XB +: XB] = xe[XB-1:0];
+        end
+    end
+endgenerate
 
-reg                    v1, first1, last1, flush1;
-reg [SIMD*IN_BITS-1:0] x1;
-reg [TW-1:0]           t1;
-reg [NFW-1:0]          nf1;
+// control of the item in each stage: valid bits (reset) and {first, last, flush, nf, t}
+reg  [SP+1:1]   vp;
+/* verilator lint_off UNUSEDSIGNAL */
+reg  [CTW-1:0]  ctl [1:SP+1];  // not every field is read in every stage
+/* verilator lint_on UNUSEDSIGNAL */
+wire [CTW-1:0]  ctl0 = {(sf == 0) && (tp == 0), iter_last, win_last, nf, tp};
+localparam C_FIRST = CTW - 1;
+localparam C_LAST = CTW - 2;
+localparam C_FLUSH = CTW - 3;
+
+integer k;
+always @(posedge clk) begin
+    ctl[1] <= ctl0;
+    for (k = 2; k <= SP + 1; k = k + 1) ctl[k] <= ctl[k-1];
+end
 
 always @(posedge clk) begin
-    if (issue) begin
-        x1 <= win[sf*SIMD*IN_BITS +: SIMD*IN_BITS];
-        t1 <= tp;
-        nf1 <= nf;
-        first1 <= (sf == 0) && (tp == 0);
-        last1 <= iter_last;
-        flush1 <= win_last;
-    end
+    if (rst) vp <= 0;
+    else vp <= {vp[SP:1], issue};
 end
 
-// ---------------------------------------------------------------- stage 2: registered chunk sums
-// Chunk g of PE lane pe sums the terms of elements g*CHUNK .. g*CHUNK+CHUNK-1 (fewer in the last chunk).
-// term = contribution of weight W and input x (in pass t when serial), modulo 2^ACC_BITS:
-//   pixels, parallel:  W * x (8-bit x 4-bit product)
-//   spikes, parallel:  the sum of W over the timesteps where the thermometer spike train is 1, i.e.
-//                      W * min(x, IN_MAX) (a product of W with a count of at most 2-3 bits: shift-adds)
-//   pixels, serial:    W << t if bit t of x is set
-//   spikes, serial:    W if x > t (the spike of timestep t)
-wire  [ACC_BITS-1:0] csum [0:PE*G-1];
-reg                  v2, first2, last2, flush2;
-reg   [NFW-1:0]      nf2;
+// ---------------------------------------------------------------- S1, S2: weight ROM data, inputs
+wire [PE*SIMD*WEIGHT_BITS-1:0] w2;
+reg  [SIMD*XB-1:0]             x1, x2;
 
-genvar gp, gg;
+spikeflow_rom #(.WIDTH(PE*SIMD*WEIGHT_BITS), .DEPTH(SF*NF), .ADDR_WIDTH(WAW), .OUT_REG(1),
+                .STYLE(WEIGHT_STYLE), .INIT_FILE(WEIGHT_FILE))
+    u_wrom (.clk(clk), .en(1'b1), .addr(waddr), .data(w2));
+
+always @(posedge clk) begin
+    x1 <= x0;
+    x2 <= x1;
+end
+
+// ---------------------------------------------------------------- S2 ..: products and adder trees
+// the inputs at S2 in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
+/* verilator lint_off UNUSEDSIGNAL */
+reg [SIMD*NDIG*D-1:0] xdig;  // unused with USE_DSP
+/* verilator lint_on UNUSEDSIGNAL */
+integer xe;
+always @* begin
+    xdig = {SIMD*NDIG*D{1'b0}};
+    for (xe = 0; xe < SIMD; xe = xe + 1) xdig[xe*NDIG*D +: XB] = x2[xe*XB +: XB];
+end
+
+wire [PE*ACC_BITS-1:0] psum;  // lane sums at stage SP
+
+genvar gp, gd;
 generate
     for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-        for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
-            reg [ACC_BITS-1:0] sum;
-            reg [SUM_W-1:0]    ws;
-            reg [IN_BITS-1:0]  xv;
-            reg [SUM_W-1:0]    chunk;
-            integer i;
-            always @* begin
-                chunk = {SUM_W{1'b0}};
-                for (i = 0; i < ((SIMD - gg*CHUNK) < CHUNK ? (SIMD - gg*CHUNK) : CHUNK); i = i + 1) begin
-                    // offset-binary ROM field u = W + 2^(b-1), so W = u - 2^(b-1) (exact modulo 2^SUM_W)
-                    ws = {{(SUM_W-WEIGHT_BITS){1'b0}}, w1[(gp*SIMD + gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]}
-                         - W_OFFSET;
-                    xv = x1[(gg*CHUNK + i)*IN_BITS +: IN_BITS];
-                    if (TIME_PARALLEL != 0) begin
-                        if (IN_KIND != 0 && CLAMP != 0 && xv > IN_MAX_V) xv = IN_MAX_V;
-                        chunk = chunk + ws * {{(SUM_W-IN_BITS){1'b0}}, xv};
-                    end else if (IN_KIND == 0) begin
-                        if (|({{(TW-IN_BITS){1'b0}}, xv} & ({{(TW-1){1'b0}}, 1'b1} << t1)))
-                            chunk = chunk + (ws << t1);
-                    end else begin
-                        if ({{(TW-IN_BITS){1'b0}}, xv} > t1) chunk = chunk + ws;
+        wire [NDIG*LW-1:0] dsum;
+        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_digit
+            wire [SIMD*DW-1:0] prod;
+            if (DSP) begin : g_mul
+                // W*x, registered (the DSP's M register): one scope per term, pixel layers only
+                for (ge = 0; ge < SIMD; ge = ge + 1) begin : g_term
+                    reg signed [DW-1:0] p;
+                    wire signed [WEIGHT_BITS-1:0] ws = w2[(gp*SIMD + ge)*WEIGHT_BITS +: WEIGHT_BITS]
+                                                       ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
+                    wire signed [XB:0] xv = {1'b0, x2[ge*XB +: XB]};
+                    always @(posedge clk) begin
+                        p <= ws * xv;
+                    end
+                    assign prod[ge*DW +: DW] = p;
+                end
+            end else if (D > 1) begin : g_tab
+                // W * digit from the truth tables: one LUT (WEIGHT_BITS + D <= 6 inputs) per product bit.
+                // Written as a loop, not one generate scope per term, to keep simulators' models small.
+                reg [SIMD*DW-1:0] p;
+                reg [WEIGHT_BITS+D-1:0] idx;
+                reg [PT_N-1:0] tb;
+                integer e, b;
+                always @* begin
+                    for (e = 0; e < SIMD; e = e + 1) begin
+                        idx = {w2[(gp*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS], xdig[(e*NDIG + gd)*D +: D]};
+                        for (b = 0; b < DW; b = b + 1) begin
+                            tb = PROD_TABLE[b*PT_N +: PT_N];  // a constant: b is a loop index
+                            p[e*DW + b] = tb[idx];
+                        end
                     end
                 end
+                assign prod = p;
+            end else begin : g_and
+                // W * bit: the signed weight gated by the bit
+                reg [SIMD*DW-1:0] p;
+                reg [WEIGHT_BITS-1:0] ws;
+                integer e;
+                always @* begin
+                    for (e = 0; e < SIMD; e = e + 1) begin
+                        ws = w2[(gp*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
+                        p[e*DW +: DW] = xdig[e*NDIG + gd] ? {{(DW-WEIGHT_BITS){ws[WEIGHT_BITS-1]}}, ws}
+                                                          : {DW{1'b0}};
+                    end
+                end
+                assign prod = p;
             end
-            always @(posedge clk) begin
-                if (en && v1) sum <= chunk[ACC_BITS-1:0];
-            end
-            assign csum[gp*G + gg] = sum;
+            spikeflow_adder_tree #(.N(SIMD), .IN_W(DW), .SHIFT(0), .OUT_W(LW))
+                u_tree (.clk(clk), .en(1'b1), .in_data(prod), .out_data(dsum[gd*LW +: LW]));
+        end
+        if (NDIG > 1) begin : g_comb
+            spikeflow_adder_tree #(.N(NDIG), .IN_W(LW), .SHIFT(D), .OUT_W(ACC_BITS))
+                u_tree (.clk(clk), .en(1'b1), .in_data(dsum), .out_data(psum[gp*ACC_BITS +: ACC_BITS]));
+        end else begin : g_one
+            assign psum[gp*ACC_BITS +: ACC_BITS] = dsum;
         end
     end
 endgenerate
 
-always @(posedge clk) begin
-    if (en && v1) begin
-        nf2 <= nf1;
-        first2 <= first1;
-        last2 <= last1;
-        flush2 <= flush1;
-    end
-end
-
-// ---------------------------------------------------------------- stage 3: per-lane sums, bias/thresholds
-wire [PE*ACC_BITS-1:0] b3;
+// ---------------------------------------------------------------- SP: accumulate
+wire [PE*ACC_BITS-1:0] bias;  // at SP
 /* verilator lint_off UNUSEDSIGNAL */
-wire [THR_W-1:0] th3;  // unused (constant 0) when FIRE=0
+wire [THR_W-1:0] thr;         // at SP+1; unused (constant 0) when FIRE=0
 /* verilator lint_on UNUSEDSIGNAL */
-wire [PE*ACC_BITS-1:0] psum3;
-reg                    v3, first3, last3, flush3;
+wire [CTW-1:0] ca = ctl[SP];   // the item being accumulated
+wire [CTW-1:0] cf = ctl[SP+1]; // the item being fired / collected
 
-spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(BIAS_FILE))
-    u_brom (.clk(clk), .en(en && v2), .addr(nf2), .data(b3));
+spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), .STYLE(PARAM_STYLE),
+                .INIT_FILE(BIAS_FILE))
+    u_brom (.clk(clk), .en(1'b1), .addr(ctl[SP-ROM_LAT][TW +: NFW]), .data(bias));
 generate
     if (FIRE) begin : g_thr
-        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .INIT_FILE(THRESH_FILE))
-            u_trom (.clk(clk), .en(en && v2), .addr(nf2), .data(th3));
+        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), .STYLE(PARAM_STYLE),
+                        .INIT_FILE(THRESH_FILE))
+            u_trom (.clk(clk), .en(1'b1), .addr(ctl[SP+1-ROM_LAT][TW +: NFW]), .data(thr));
     end else begin : g_nothr
-        assign th3 = {THR_W{1'b0}};
+        assign thr = {THR_W{1'b0}};
     end
 endgenerate
 
-generate
-    for (gp = 0; gp < PE; gp = gp + 1) begin : g_psum
-        reg [ACC_BITS-1:0] lane;
-        reg [ACC_BITS-1:0] total;
-        integer g;
-        always @* begin
-            total = {ACC_BITS{1'b0}};
-            for (g = 0; g < G; g = g + 1) total = total + csum[gp*G + g];
-        end
-        always @(posedge clk) begin
-            if (en && v2) lane <= total;
-        end
-        assign psum3[gp*ACC_BITS +: ACC_BITS] = lane;
-    end
-endgenerate
-
-always @(posedge clk) begin
-    if (en && v2) begin
-        first3 <= first2;
-        last3 <= last2;
-        flush3 <= flush2;
-    end
-end
-
-// ---------------------------------------------------------------- stage 4: accumulate, fire, collect
-reg  [PE*ACC_BITS-1:0] acc;
-wire [PE*ACC_BITS-1:0] acc_next;
+reg  [PE*ACC_BITS-1:0] acc;  // V of the item at SP+1 (so far, for its channel group)
 wire [PE*OB-1:0]       group;
 
 generate
     for (gp = 0; gp < PE; gp = gp + 1) begin : g_acc
-        wire [ACC_BITS-1:0] a = (first3 ? b3[gp*ACC_BITS +: ACC_BITS] : acc[gp*ACC_BITS +: ACC_BITS])
-                                + psum3[gp*ACC_BITS +: ACC_BITS];
-        assign acc_next[gp*ACC_BITS +: ACC_BITS] = a;
+        wire [ACC_BITS-1:0] base = ca[C_FIRST] ? bias[gp*ACC_BITS +: ACC_BITS] : acc[gp*ACC_BITS +: ACC_BITS];
+        wire [ACC_BITS-1:0] ps = psum[gp*ACC_BITS +: ACC_BITS];
+        wire [ACC_BITS-1:0] term;
+        if (TIME_PARALLEL == 0 && IN_KIND == 0) begin : g_shift
+            assign term = ps << ca[2:0];  // bit plane t weighs 2^t
+        end else begin : g_noshift
+            assign term = ps;
+        end
+        always @(posedge clk) begin
+            if (vp[SP]) acc[gp*ACC_BITS +: ACC_BITS] <= base + term;
+        end
+        // SP+1: fire
+        wire [ACC_BITS-1:0] a = acc[gp*ACC_BITS +: ACC_BITS];
         if (FIRE) begin : g_fire
             reg [OB-1:0] cnt;
             integer j;
             always @* begin
                 cnt = {OB{1'b0}};
                 for (j = 0; j < THRESHOLDS; j = j + 1) begin
-                    if ($signed(a) >= $signed(th3[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS])) cnt = cnt + 1'b1;
+                    if ($signed(a) >= $signed(thr[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS])) cnt = cnt + 1'b1;
                 end
             end
             assign group[gp*OB +: OB] = cnt;
@@ -288,43 +400,33 @@ generate
     end
 endgenerate
 
-// channels are collected by shifting groups in from the top: after NF groups group 0 is at the bottom
+// ---------------------------------------------------------------- SP+1: collect
+// channels are collected by shifting groups in from the top: after NF groups group 0 is at the bottom.
+// keep_en: the item entering SP+1 ends a channel group (a register, so its fanout is a register's)
 wire [OUT_CH*OB-1:0] collect_next;
 generate
     if (NF > 1) begin : g_coll
         reg [(OUT_CH-PE)*OB-1:0] keep;
+        reg                      keep_en;
         assign collect_next = {group, keep};
+        always @(posedge clk) keep_en <= vp[SP] && ca[C_LAST];
         always @(posedge clk) begin
-            if (en && v3 && last3) keep <= collect_next[OUT_CH*OB-1:PE*OB];
+            if (keep_en) keep <= collect_next[OUT_CH*OB-1:PE*OB];
         end
     end else begin : g_coll1
         assign collect_next = group;
     end
 endgenerate
 
-always @(posedge clk) begin
-    if (en && v3) begin
-        acc <= acc_next;
-        if (last3 && flush3) m_axis_tdata <= collect_next;  // flush (last group) implies last3
-    end
-end
-
-always @(posedge clk) begin
-    if (rst) begin
-        v1 <= 1'b0;
-        v2 <= 1'b0;
-        v3 <= 1'b0;
-        m_axis_tvalid <= 1'b0;
-    end else begin
-        if (m_axis_tready) m_axis_tvalid <= 1'b0;
-        if (en) begin
-            v1 <= issue;
-            v2 <= v1;
-            v3 <= v2;
-            if (v3 && flush3) m_axis_tvalid <= 1'b1;
-        end
-    end
-end
+// the finished window (flush, the last group, implies last) goes to the output FIFO, which always has room
+/* verilator lint_off UNUSEDSIGNAL */
+wire out_room;  // always 1: the entry was reserved when the window started
+/* verilator lint_on UNUSEDSIGNAL */
+spikeflow_axis_fifo #(.DATA_WIDTH(OUT_CH*OB), .DEPTH(OUT_DEPTH))
+    u_out (.clk(clk), .rst(rst), .s_axis_tdata(collect_next), .s_axis_tvalid(vp[SP+1] && cf[C_FLUSH]),
+           .s_axis_tready(out_room), .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
+           .m_axis_tready(m_axis_tready));
+assign out_read = m_axis_tvalid && m_axis_tready;
 
 endmodule
 

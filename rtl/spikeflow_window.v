@@ -2,6 +2,8 @@
 // position, raster order), with stride and zero padding. The padded image is walked one position per
 // cycle; padding positions are inserted here without consuming input. KERNEL-1 line buffers share one
 // memory word per column (one read and one write per cycle). Frames follow each other with no gap.
+// The input passes a skid buffer (spikeflow_axis_skid), so s_axis_tready is a flip-flop: no ready path runs
+// through this module to the producer.
 // Window element (i, j) (row i, column j of the window) is at m_axis_tdata[(i*KERNEL+j)*PIX_W +: PIX_W].
 `resetall
 `timescale 1ns / 1ps
@@ -77,11 +79,21 @@ generate
         assign col_go = 1'b1;
     end
 endgenerate
-wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : s_axis_tdata;
-wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
-wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || s_axis_tvalid);
+// input skid buffer
+wire [PIX_W-1:0] in_data;
+wire             in_valid;
+wire             in_ready;
 
-assign s_axis_tready = !is_pad && (!m_axis_tvalid || m_axis_tready);
+spikeflow_axis_skid #(.DATA_WIDTH(PIX_W))
+    u_skid (.clk(clk), .rst(rst), .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
+            .s_axis_tready(s_axis_tready), .m_axis_tdata(in_data), .m_axis_tvalid(in_valid),
+            .m_axis_tready(in_ready));
+
+wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : in_data;
+wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
+wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || in_valid);
+
+assign in_ready = !is_pad && (!m_axis_tvalid || m_axis_tready);
 
 // column of KERNEL values entering the window: index 0 is the top row
 wire [KERNEL*PIX_W-1:0] column;

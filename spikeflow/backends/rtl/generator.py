@@ -24,10 +24,16 @@ from spikeflow.hw.stream import StreamFormat, pack_fields
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-LIB_MODULES = ("spikeflow_rom", "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window",
-               "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool", "spikeflow_axis_output")
+LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_axis_skid", "spikeflow_axis_fifo",
+               "spikeflow_axis_input", "spikeflow_window", "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool",
+               "spikeflow_axis_output")
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
+# Pixel layers use DSP multiplies (USE_DSP=1) only when their weights change from cycle to cycle through more
+# words than the neuron folds into its product LUTs (2^(6-2) = 16 words with 4-bit weights and 2-bit digits):
+# then a LUT product costs tens of LUTs per lane and one DSP slice replaces it. With fewer words (the default
+# folding of a first layer has one) the weights are constants of the LUT logic, cheaper than a DSP.
+DSP_MIN_WEIGHT_WORDS = 17
 
 
 @dataclass
@@ -211,10 +217,12 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
             {"PIX_W": lc * in_bits, "IN_H": lh, "IN_W": lw, "KERNEL": kk, "STRIDE": layer.stride,
              "PADDING": layer.padding}, n * in_bits,
             f"{layer.name}: {kk}x{kk} windows, stride {layer.stride}, padding {layer.padding}")
+        use_dsp = (layer.in_kind == "pixels" and f.time_parallel
+                   and (n // f.simd) * (layer.out_channels // f.pe) >= DSP_MIN_WEIGHT_WORDS)
         common = {"N_IN": n, "IN_BITS": in_bits, "IN_KIND": 0 if layer.in_kind == "pixels" else 1,
                   "IN_MAX": layer.in_max, "OUT_CH": layer.out_channels, "PE": f.pe, "SIMD": f.simd,
                   "TIME_PARALLEL": int(f.time_parallel), "WEIGHT_BITS": layer.weight_bits,
-                  "ACC_BITS": layer.acc_bits}
+                  "ACC_BITS": layer.acc_bits, "USE_DSP": int(use_dsp)}
         mems = _layer_mems(layer, f, mem_dir)
         desc = (f"{layer.name}: PE={f.pe} SIMD={f.simd} TIME_PARALLEL={int(f.time_parallel)}, "
                 f"{cycles_per_window(layer, f)} cycles per window")

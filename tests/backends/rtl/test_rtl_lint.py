@@ -30,6 +30,13 @@ def _lint(args: list[str]) -> None:
     ("spikeflow_neuron", []), ("spikeflow_neuron", ["-GTIME_PARALLEL=0", "-GPE=2", "-GSIMD=3"]),
     ("spikeflow_neuron", ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GTIME_PARALLEL=0", "-GACC_BITS=20"]),
     ("spikeflow_neuron", ["-GN_IN=45", "-GSIMD=45", "-GIN_MAX=2", "-GPE=2"]),  # 3 chunks, clamped spikes
+    ("spikeflow_neuron", ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GSIMD=9", "-GN_IN=9"]),  # 4 digits
+    ("spikeflow_neuron", ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GSIMD=9", "-GN_IN=9", "-GUSE_DSP=1",
+                          "-GACC_BITS=20"]),
+    ("spikeflow_neuron", ["-GWEIGHT_BITS=8", "-GSIMD=3", "-GFIRE=0"]),  # 1-bit digits
+    ("spikeflow_adder_tree", []), ("spikeflow_adder_tree", ["-GN=7", "-GSHIFT=2", "-GOUT_W=9"]),
+    ("spikeflow_adder_tree", ["-GN=1"]), ("spikeflow_rom", ["-GOUT_REG=1"]), ("spikeflow_axis_skid", []),
+    ("spikeflow_rom", ["-GOUT_REG=1", "-GSTYLE=\"logic\"", "-GDEPTH=4"]), ("spikeflow_neuron", ["-GOUT_CH=256"]),
     ("spikeflow_head", []), ("spikeflow_maxpool", []), ("spikeflow_axis_output", []),
 ])
 def test_library_lint(module, params):

@@ -50,6 +50,7 @@ NEURON_CASES = {
     "pixels_bitserial": ("pixels", 1, LayerFolding(1, 2, False)),
     "head_folded": ("spikes", 0, LayerFolding(3, 3, True)),
     "head_serial": ("spikes", 0, LayerFolding(6, 1, False)),
+    "pixels_dsp": ("pixels", 1, LayerFolding(3, 9, True)),  # USE_DSP=1: registered multiplies
 }
 
 
@@ -86,7 +87,7 @@ def test_neuron(tmp_path, case):
               "PE": fold.pe, "SIMD": fold.simd, "TIME_PARALLEL": int(fold.time_parallel), "WEIGHT_BITS": 4,
               "ACC_BITS": layer.acc_bits, "FIRE": fire, "THRESHOLDS": t if fire else 1,
               "OUT_BITS": 2 if fire else 1, "WEIGHT_FILE": str(mems["weights"]), "BIAS_FILE": str(mems["bias"]),
-              "THRESH_FILE": str(mems.get("thresholds", ""))}
+              "THRESH_FILE": str(mems.get("thresholds", "")), "USE_DSP": int(case == "pixels_dsp")}
     _run_unit(tmp_path, "spikeflow_neuron", "neuron", params, {"SPIKEFLOW_NEURON_NPZ": str(npz)})
 
 
