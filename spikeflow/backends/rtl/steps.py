@@ -99,7 +99,14 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     (cached), summed per layer and in total: report/resources.json and report/resources.png."""
     import json
 
-    from spikeflow.backends.rtl.synth import SynthResult, find_yosys, synth_instance, yosys_version
+    from spikeflow.backends.rtl.synth import (
+        SynthResult,
+        default_cache,
+        find_yosys,
+        synth_instances,
+        synth_jobs,
+        yosys_version,
+    )
     from spikeflow.hw.charts import plot_layer_resources
 
     find_yosys()
@@ -108,9 +115,12 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     instances = json.loads((build.rtl / "instances.json").read_text())
     total = SynthResult()
     layers: dict[str, SynthResult] = {}
+    jobs = synth_jobs()
+    print(f"   Yosys synth_xilinx -family {spec.family}: {len(instances)} instances out of context, {jobs} at a time "
+          f"(cache {default_cache()})", flush=True)
+    results = synth_instances(build.rtl, instances, spec.family, jobs=jobs)
     fresh = 0
-    for inst in instances:
-        result, cached = synth_instance(build.rtl, inst, spec.family)
+    for inst, (result, cached) in zip(instances, results, strict=True):
         fresh += not cached
         print(f"     {inst['instance']:<22} {inst['module']:<22} LUT {result.LUT:>8,.0f}  FF {result.FF:>7,}  "
               f"BRAM36 {result.BRAM36:>5g}  DSP {result.DSP:>4}  levels {result.max_logic_levels:>2}"

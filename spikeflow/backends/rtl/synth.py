@@ -15,13 +15,14 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
-SCRIPT_VERSION = 1  # bump when the synthesis script or the counting rules change (invalidates the cache)
+SCRIPT_VERSION = 2  # bump when the synthesis script or the counting rules change (invalidates the cache)
 LUTRAM_LUTS = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
                "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "SRL16E": 1,
                "SRLC32E": 1}
@@ -87,10 +88,11 @@ def parse_stat(text: str) -> dict[str, int]:
 
 
 def resources(cells: dict[str, int]) -> dict[str, float]:
-    """Xilinx resources from cell counts: LUTs (LUT1-6 and LUT RAM/SRL cells in LUTs), FFs, carry cells,
+    """Xilinx resources from cell counts: LUTs (LUT1-6, INV and LUT RAM/SRL cells in LUTs), FFs, carry cells,
     BRAM in RAMB36 equivalents (a RAMB18 is half), URAM, DSP."""
     lut = sum(n for name, n in cells.items() if re.fullmatch(r"LUT[1-6]", name))
     lut += sum(LUTRAM_LUTS[name] * n for name, n in cells.items() if name in LUTRAM_LUTS)
+    lut += cells.get("INV", 0)  # an inverter is a LUT1 after implementation
     return {
         "LUT": lut,
         "FF": sum(n for name, n in cells.items() if re.fullmatch(r"FD[A-Z]+", name)),
@@ -133,7 +135,7 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int]:
                 src, src_port = drivers[b]
                 src_kind = mod["cells"][src]["type"]
                 total, lut = (0, 0) if is_cut(src_kind) else depth(src)
-                if kind.startswith(("LUT", "MUXF")) or kind in LUTRAM_LUTS:
+                if kind.startswith(("LUT", "MUXF")) or kind == "INV" or kind in LUTRAM_LUTS:
                     total, lut = total + 1, lut + 1
                 elif kind.startswith("CARRY") and not (port == "CI" and src_kind.startswith("CARRY")):
                     total += 1  # entering a carry chain; along CO -> CI the chain costs nothing more
@@ -212,3 +214,27 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
     cache.mkdir(parents=True, exist_ok=True)
     hit.write_text(json.dumps(result.as_dict()) + "\n")
     return result, False
+
+
+def synth_jobs() -> int:
+    """Yosys runs at a time: SPIKEFLOW_SYNTH_JOBS, else one per core (each takes up to a few GB)."""
+    value = os.environ.get("SPIKEFLOW_SYNTH_JOBS", "")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise SpikeflowError(f"SPIKEFLOW_SYNTH_JOBS={value!r}: expected a positive integer")
+        return int(value)
+    return max(1, os.cpu_count() or 1)
+
+
+def synth_instances(rtl_dir: str | Path, instances: list[dict[str, Any]], family: str, jobs: int = 1,
+                    cache: Path | None = None) -> list[tuple[SynthResult, bool]]:
+    """`synth_instance` for each instance, `jobs` at a time; instances with the same cache key are synthesised
+    once (the others are reported as cached). Results in the order of `instances`."""
+    rtl_dir = Path(rtl_dir).resolve()
+    version = yosys_version()
+    keys = [instance_key(rtl_dir, inst, family, version) for inst in instances]
+    first = {key: i for i, key in reversed(list(enumerate(keys)))}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {key: pool.submit(synth_instance, rtl_dir, instances[i], family, cache) for key, i in first.items()}
+        done = {key: f.result() for key, f in futures.items()}
+    return [done[key] if first[key] == i else (done[key][0], True) for i, key in enumerate(keys)]
