@@ -39,10 +39,10 @@ class Row:
 
 
 ROWS = (
-    Row("default-zcu104-1600", "default", "model/default.pt", Board.ZCU104, 200.0, 1600.0),
     Row("default-zcu104-3000", "default", "model/default.pt", Board.ZCU104, 200.0, 3000.0),
     Row("default-pynq-z2-best", "default", "model/default.pt", Board.PYNQ_Z2, 100.0, 1e9),
     Row("tiny-zcu104-default", "tiny", "model/tiny.pt", Board.ZCU104, 200.0, None),
+    Row("default-zcu104-1600", "default", "model/default.pt", Board.ZCU104, 200.0, 1600.0),
 )
 
 

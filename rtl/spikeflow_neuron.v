@@ -207,16 +207,20 @@ always @(posedge clk) begin
     end
 end
 
-// the slice of the window this item works on, reduced to what the products need. Written as an SF-way
-// select (not s_axis_tdata[sf*SIMD*IN_BITS +: ...], which synthesis builds as a barrel shifter over the
-// whole window)
+// the slice of the window this item works on, reduced to what the products need. An AND-OR select with a
+// one-hot register (sf_hot[q] = (sf == q)): a balanced OR of SF terms, log6 deep, where an if-chain or a
+// variable part-select (s_axis_tdata[sf*SIMD*IN_BITS +: ...]) becomes a mux chain or a barrel shifter over the
+// whole window
+reg [SF-1:0] sf_hot;
+always @(posedge clk) begin
+    if (rst) sf_hot <= {{(SF-1){1'b0}}, 1'b1};
+    else if (issue && tp == T_LAST) sf_hot <= sf == SF_LAST ? {{(SF-1){1'b0}}, 1'b1} : sf_hot << 1;
+end
 reg [SIMD*IN_BITS-1:0] xs;
 integer q;
 always @* begin
-    xs = s_axis_tdata[0 +: SIMD*IN_BITS];
-    for (q = 1; q < SF; q = q + 1) begin
-        if ({{(32-SFW){1'b0}}, sf} == q) xs = s_axis_tdata[q*SIMD*IN_BITS +: SIMD*IN_BITS];
-    end
+    xs = {SIMD*IN_BITS{1'b0}};
+    for (q = 0; q < SF; q = q + 1) xs = xs | (s_axis_tdata[q*SIMD*IN_BITS +: SIMD*IN_BITS] & {SIMD*IN_BITS{sf_hot[q]}});
 end
 wire [SIMD*XB-1:0]      x0;
 

@@ -1,35 +1,72 @@
 """The analytical resource model: LUT, FF, BRAM36 and DSP of every layer from its parameters and folding.
 
 It sits next to the cycle model (spikeflow.hw.cycles) and lets the fold step compare foldings without running
-synthesis. Its coefficients are fitted to Yosys runs of the RTL library (`calibrate`, `bench/calibrate_resources.py`)
-and the fit is reported per layer; the defaults below come from the last such fit (see `CALIBRATION`).
+synthesis. It follows the structure of the RTL library (rtl/README.md) and counts, per conv/head layer:
 
-Per conv/head layer (`lanes` = PE x SIMD multiply-accumulate lanes, `term_bits` the width of one lane's term):
-    LUT = lut_per_term_bit * lanes * term_bits + lut_per_acc_bit * PE * ACC_BITS * (1 + THRESHOLDS)
-          + lut_per_window_bit * window_bits + lut_rom(ROM bits kept in LUTs) + lut_fixed
-    FF  = ff_per_term_bit * lanes * term_bits + ff_per_acc_bit * PE * ACC_BITS * (2 + THRESHOLDS)
-          + ff_per_window_bit * window_bits + ff_fixed
-    BRAM36 from the geometry of each memory (line buffers, ROMs, FIFOs): `bram36(width, depth)`.
+- `datapath`: bits of the lanes' digit products (one LUT each: a WEIGHT_BITS + D <= 6 input truth table) plus
+  `tree`, the bits of the registered adder-tree nodes (a carry-chain adder bit and its register each), for LUTs;
+  `tree` alone for FFs;
+- `acc`: accumulator, bias and threshold bits per PE (adder, compares, parameter ROMs in LUTs);
+- `window`: bits of one window (the window generator's registers and the neuron's slice select);
+- `linebuf`, `fifo`: LUT RAM of the line buffers (K-1 rows of the padded input) and of the output FIFO, in LUTs;
+- block RAM from the geometry of each memory the RTL places there (weights, by the neuron's placement rule);
+- DSP: one per lane of a pixel layer that the generator gives USE_DSP.
+
+Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost. The coefficients are fitted to the
+per-layer Yosys figures of the estimate step (`bench/calibrate_resources.py`) and stored with their provenance in
+`resource_model.json` next to this file; `calibration_note()` says where they came from.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from spikeflow.hw.folding import Folding, LayerFolding, window_elems
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
-ROM_LUT_BITS = 4096  # a memory of at most this many bits is kept in LUTs (LUT RAM / logic), else in BRAM
+CALIBRATION_FILE = Path(__file__).with_name("resource_model.json")
 RAMB36_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))  # depth, width
 RAMB18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+# Pixel layers use DSP multiplies (USE_DSP=1, set by the RTL generator) only when their weights change from cycle
+# to cycle through more words than the neuron folds into its product LUTs (2^(6-2) = 16 words with 4-bit weights
+# and 2-bit digits): then a LUT product costs tens of LUTs per lane and one DSP slice replaces it. With fewer words
+# (the default folding of a first layer has one) the weights are constants of the LUT logic, cheaper than a DSP.
+DSP_MIN_WEIGHT_WORDS = 17
+LUTRAM_MAX_DEPTH = 64  # line buffers and FIFOs deeper than this go to block RAM (as Yosys and Vivado map them)
+LUT_FEATURES = ("datapath", "acc", "window", "linebuf", "fifo", "select")
+FF_FEATURES = ("tree", "acc", "window", "inputs")
+
+
+def fifo_depth(row_positions: int) -> int:
+    """Depth of the stream FIFO after a stage whose output rows hold `row_positions` positions.
+
+    Rule: two output rows, rounded up to a power of two (the FIFO's pointers wrap), at least 4 and at most 1024.
+    Why two rows: the next stage's window generator walks its *padded* raster one position per cycle and takes
+    no input while it steps through padding, at the end of a frame (bottom padding row) and at the start of the
+    next (top padding row). Two rows of slack let the producer run through both without stalling, so the
+    stages stay decoupled and the slowest stage alone sets the frame interval. A smaller FIFO is still correct
+    (the producer stalls on ready); only throughput would suffer. Past 1024 entries the cost in BRAM outweighs
+    the rare stall.
+    """
+    depth = 4
+    while depth < 2 * row_positions:
+        depth *= 2
+    return min(depth, 1024)
+
+
+def lutram_luts(width: int, depth: int) -> int:
+    """LUTs of a width x depth LUT RAM: 32 x 14 bits (RAM32M16) or 64 x 7 bits (RAM64M8) per 8 LUTs."""
+    if depth <= 32:
+        return math.ceil(width / 14) * 8
+    return math.ceil(depth / 64) * math.ceil(width / 7) * 8
 
 
 def bram36(width: int, depth: int) -> float:
     """RAMB36 equivalents (a RAMB18 counts half) of a width x depth memory in block RAM, at the best aspect
-    ratio; 0 for a memory small enough for LUTs (at most ROM_LUT_BITS bits)."""
-    if width * depth <= ROM_LUT_BITS:
-        return 0.0
+    ratio."""
     full = min(math.ceil(width / w) * math.ceil(depth / d) for d, w in RAMB36_SHAPES)
     half = min(math.ceil(width / w) * math.ceil(depth / d) for d, w in RAMB18_SHAPES) / 2
     return float(min(full, half))
@@ -37,21 +74,48 @@ def bram36(width: int, depth: int) -> float:
 
 @dataclass(frozen=True)
 class ResourceModel:
-    lut_per_term_bit: float = 1.0
-    lut_per_acc_bit: float = 1.0
-    lut_per_window_bit: float = 0.1
-    lut_fixed: float = 60.0
-    ff_per_term_bit: float = 1.2
-    ff_per_acc_bit: float = 1.0
-    ff_per_window_bit: float = 1.0
-    ff_fixed: float = 40.0
+    """Coefficients: LUTs or FFs per feature unit (see the module docstring) and a fixed cost per layer."""
+
+    lut_datapath: float = 1.0
+    lut_acc: float = 1.0
+    lut_window: float = 0.1
+    lut_linebuf: float = 1.0
+    lut_fifo: float = 1.0
+    lut_select: float = 0.5
+    lut_fixed: float = 100.0
+    lut_pool: float = 1.0
+    ff_tree: float = 1.0
+    ff_acc: float = 1.0
+    ff_window: float = 1.0
+    ff_inputs: float = 1.0
+    ff_fixed: float = 100.0
+    ff_pool: float = 2.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, float]) -> ResourceModel:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: float(v) for k, v in doc.items() if k in names})
 
-CALIBRATION = "provisional coefficients: not yet fitted to Yosys runs of the current RTL"
-DEFAULT_MODEL = ResourceModel()
+
+def load_model(path: Path = CALIBRATION_FILE) -> tuple[ResourceModel, str]:
+    """The calibrated model and a note on its provenance; the uncalibrated defaults when the file is missing."""
+    if not path.is_file():
+        return ResourceModel(), "uncalibrated default coefficients (no resource_model.json)"
+    doc = json.loads(path.read_text())
+    note = (f"fitted to {doc['layers_fitted']} layers synthesised by {doc['tool']} ({doc['family']}); "
+            f"largest per-layer error LUT {doc['max_error_percent']['LUT']:.0f}%, "
+            f"FF {doc['max_error_percent']['FF']:.0f}%")
+    return ResourceModel.from_dict(doc["coefficients"]), note
+
+
+DEFAULT_MODEL, CALIBRATION = load_model()
+
+
+def calibration_note() -> str:
+    return CALIBRATION
 
 
 @dataclass
@@ -67,20 +131,97 @@ class LayerResources:
         return asdict(self)
 
 
-def term_bits(layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> int:
-    """Width of one lane's term: weight x input at natural width in parallel, the weight alone (AND-add, or the
-    weight shifted by the bit plane) in serial."""
-    in_bits = 8 if layer.in_kind == "pixels" else max(1, layer.in_max.bit_length())
-    return layer.weight_bits + (in_bits if f.time_parallel else 0)
+@dataclass(frozen=True)
+class Arithmetic:
+    """How the neuron unit computes a layer (mirrors the localparams of rtl/spikeflow_neuron.v)."""
+
+    xb: int  # input bits that reach the products
+    digit: int  # digit bits D
+    ndig: int  # digits per input
+    dw: int  # digit product width
+    dsp: bool
+
+    @classmethod
+    def of(cls, layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> Arithmetic:
+        pixels = layer.in_kind == "pixels"
+        in_bits = 8 if pixels else max(1, layer.in_max.bit_length())
+        xb = in_bits if f.time_parallel else 1
+        words = (window_elems(layer) // f.simd) * (layer.out_channels // f.pe)
+        dsp = pixels and f.time_parallel and words >= DSP_MIN_WEIGHT_WORDS
+        d_lut = 1 if layer.weight_bits >= 5 else 6 - layer.weight_bits
+        digit = xb if dsp else min(d_lut, xb)
+        ndig = -(-xb // digit)
+        dw = layer.weight_bits + digit if (digit > 1 or ndig > 1) else layer.weight_bits
+        return cls(xb, digit, ndig, dw, dsp)
 
 
-def _features(layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> dict[str, float]:
-    lanes = f.pe * f.simd
+def tree_bits(n: int, in_w: int, out_w: int, shift: int = 0) -> int:
+    """Register bits of spikeflow_adder_tree(N=n, IN_W=in_w, SHIFT=shift, OUT_W=out_w)."""
+    if n <= 1:
+        return min(in_w, out_w)
+    bits, nodes, level = 0, n, 0
+    while nodes > 1:
+        level += 1
+        nodes = -(-nodes // 2)
+        width = in_w + (shift * ((1 << level) - 1) if shift else level)
+        bits += nodes * min(width, out_w)
+    return bits
+
+
+def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2) -> dict[str, float]:
+    """The model's features of one conv/head layer at folding f."""
+    a = Arithmetic.of(layer, f)
     thresholds = layer.thresholds.shape[1] if isinstance(layer, FewdIFConv) else 0
     in_bits = 8 if layer.in_kind == "pixels" else max(1, layer.in_max.bit_length())
-    window_bits = window_elems(layer) * in_bits
-    return {"term": lanes * term_bits(layer, f), "acc": f.pe * layer.acc_bits * (1 + thresholds),
-            "window": window_bits}
+    n_in = window_elems(layer)
+    c, _, w = layer.in_shape
+    _, _, ow = layer.out_shape
+    out_bits = 2 * act_bits if isinstance(layer, FewdIFConv) else 0  # the head's output FIFO is the stream's
+    lanes = f.pe * f.simd
+    simd_levels = math.ceil(math.log2(f.simd)) if f.simd > 1 else 0
+    lw = min(a.dw + simd_levels, layer.acc_bits) if a.ndig > 1 else layer.acc_bits
+    tree = f.pe * (a.ndig * tree_bits(f.simd, a.dw, lw)
+                   + (tree_bits(a.ndig, lw, layer.acc_bits, a.digit) if a.ndig > 1 else 0))
+    sf = n_in // f.simd
+    line_words = w + 2 * layer.padding
+    line_width = (layer.kernel - 1) * c * in_bits
+    return {
+        "products": 0 if a.dsp else lanes * a.ndig * a.dw,
+        "tree": tree,
+        "datapath": (0 if a.dsp else lanes * a.ndig * a.dw) + tree,
+        "acc": f.pe * layer.acc_bits * (1 + thresholds),
+        "window": n_in * in_bits,
+        "linebuf": lutram_luts(line_width, line_words) if 1 < layer.kernel and line_words <= LUTRAM_MAX_DEPTH else 0,
+        "fifo": lutram_luts(layer.out_channels * out_bits, fifo_depth(ow)) if fifo_depth(ow) <= LUTRAM_MAX_DEPTH
+        else 0,
+        "select": f.simd * in_bits * (sf - 1),
+        "inputs": f.simd * a.xb * 2,
+    }
+
+
+def layer_memory(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2) -> float:
+    """RAMB36 equivalents of a layer: the weight ROM when the neuron's placement rule puts it in block RAM
+    (more address bits than its product LUTs absorb), bias and thresholds beyond 64 words, and the line buffers
+    and output FIFO when deeper than LUTRAM_MAX_DEPTH."""
+    a = Arithmetic.of(layer, f)
+    nf, sf = layer.out_channels // f.pe, window_elems(layer) // f.simd
+    addr_bits = math.ceil(math.log2(nf * sf)) if nf * sf > 1 else 0
+    memory = 0.0
+    if a.dsp or addr_bits + a.digit > 6:
+        memory += bram36(f.pe * f.simd * layer.weight_bits, nf * sf)
+    if nf > 64:
+        thresholds = layer.thresholds.shape[1] if isinstance(layer, FewdIFConv) else 0
+        memory += bram36(f.pe * layer.acc_bits, nf) + (bram36(f.pe * layer.acc_bits * thresholds, nf)
+                                                      if thresholds else 0)
+    c, _, w = layer.in_shape
+    _, _, ow = layer.out_shape
+    in_bits = 8 if layer.in_kind == "pixels" else max(1, layer.in_max.bit_length())
+    line_words = w + 2 * layer.padding
+    if layer.kernel > 1 and line_words > LUTRAM_MAX_DEPTH:
+        memory += bram36((layer.kernel - 1) * c * in_bits, line_words)
+    if isinstance(layer, FewdIFConv) and fifo_depth(ow) > LUTRAM_MAX_DEPTH:
+        memory += bram36(layer.out_channels * act_bits, fifo_depth(ow))
+    return memory
 
 
 def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel = DEFAULT_MODEL
@@ -88,28 +229,25 @@ def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel =
     """Estimated resources of every layer (conv and head: neuron unit, window generator, output FIFO)."""
     rows = []
     for layer in net.layers:
-        c, h, w = layer.in_shape
+        c, _, w = layer.in_shape
         if isinstance(layer, FewdIFMaxPool):
             bits = c * net.act_bits
-            rows.append(LayerResources(layer.name, 0, LUT=model.lut_fixed / 2 + bits,
-                                       FF=model.ff_fixed / 2 + 2 * bits, BRAM36=bram36(bits, w)))
+            _, _, ow = layer.out_shape
+            depth = fifo_depth(ow)
+            lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
+            rows.append(LayerResources(layer.name, 0, LUT=model.lut_pool * (lutram + bits) + model.lut_fixed / 4,
+                                       FF=model.ff_pool * bits + model.ff_fixed / 4,
+                                       BRAM36=bram36(bits, depth) if depth > LUTRAM_MAX_DEPTH else 0.0))
             continue
         f = folding[layer.name]
-        x = _features(layer, f)
-        in_bits = 8 if layer.in_kind == "pixels" else max(1, layer.in_max.bit_length())
-        thresholds = layer.thresholds.shape[1] if isinstance(layer, FewdIFConv) else 0
-        nf, sf = layer.out_channels // f.pe, window_elems(layer) // f.simd
-        memory = (bram36(f.pe * f.simd * layer.weight_bits, nf * sf)  # weight ROM
-                  + bram36(f.pe * layer.acc_bits * (1 + thresholds), nf)  # bias and threshold ROMs
-                  + bram36(c * in_bits, (layer.kernel - 1) * (w + 2 * layer.padding)))  # line buffers
-        lut = (model.lut_per_term_bit * x["term"] + model.lut_per_acc_bit * x["acc"]
-               + model.lut_per_window_bit * x["window"] + model.lut_fixed)
-        ff = (model.ff_per_term_bit * x["term"] + model.ff_per_acc_bit * (x["acc"] + f.pe * layer.acc_bits)
-              + model.ff_per_window_bit * x["window"] + model.ff_fixed)
-        rows.append(LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff, BRAM36=memory))
+        x = features(layer, f, net.act_bits)
+        lut = sum(getattr(model, f"lut_{k}") * x[k] for k in LUT_FEATURES) + model.lut_fixed
+        ff = sum(getattr(model, f"ff_{k}") * x[k] for k in FF_FEATURES) + model.ff_fixed
+        dsp = f.pe * f.simd if Arithmetic.of(layer, f).dsp else 0
+        rows.append(LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff, BRAM36=layer_memory(layer, f, net.act_bits),
+                                   DSP=dsp))
     return rows
 
 
 def total(rows: list[LayerResources]) -> dict[str, float]:
     return {key: sum(getattr(r, key) for r in rows) for key in ("LUT", "FF", "BRAM36", "DSP")}
-

@@ -6,7 +6,8 @@ import pytest
 from spikeflow.hw.autofold import fold_to_target
 from spikeflow.hw.boards import Board, Capacity
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.resources import bram36, layer_resources, total
+from spikeflow.hw.folding import LayerFolding, window_elems
+from spikeflow.hw.resources import bram36, layer_memory, layer_resources, total
 from spikeflow.ir.random import random_network
 
 
@@ -51,7 +52,18 @@ def test_unreachable_target_reports_the_best_that_fits() -> None:
 
 
 def test_bram_geometry() -> None:
-    assert bram36(8, 64) == 0  # 512 bits: LUTs
+    assert bram36(8, 64) == 0.5  # one RAMB18 (whether a memory goes to block RAM is layer_memory's rule)
     assert bram36(72, 512) == 1 and bram36(36, 512) == 0.5
     assert bram36(1152, 4) == 16  # a wide, shallow ROM spends BRAM on width (RAMB36 as 512 x 72)
     assert bram36(16, 4096) == 2
+
+
+def test_memory_placement_follows_the_rtl_rule() -> None:
+    net = _tiny_like()
+    conv1 = net.layers[2]
+    # one weight word: the weights are constants of the product LUTs, no block RAM
+    assert layer_memory(conv1, LayerFolding(conv1.out_channels, window_elems(conv1), True)) == 0
+    # many words: block RAM, spent on width for a wide, shallow ROM
+    folded = LayerFolding(1, 1, True)
+    assert layer_memory(conv1, folded) == bram36(conv1.weight_bits, conv1.out_channels * window_elems(conv1))
+    assert layer_memory(conv1, folded) > 0

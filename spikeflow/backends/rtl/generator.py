@@ -19,6 +19,7 @@ import numpy as np
 from spikeflow.errors import ConfigError
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding
+from spikeflow.hw.resources import DSP_MIN_WEIGHT_WORDS, fifo_depth
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, pack_fields
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
@@ -29,11 +30,6 @@ LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_axis_skid", "
                "spikeflow_axis_output")
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
-# Pixel layers use DSP multiplies (USE_DSP=1) only when their weights change from cycle to cycle through more
-# words than the neuron folds into its product LUTs (2^(6-2) = 16 words with 4-bit weights and 2-bit digits):
-# then a LUT product costs tens of LUTs per lane and one DSP slice replaces it. With fewer words (the default
-# folding of a first layer has one) the weights are constants of the LUT logic, cheaper than a DSP.
-DSP_MIN_WEIGHT_WORDS = 17
 
 
 @dataclass
@@ -134,23 +130,6 @@ def _instances(insts: list[_Instance], fmt: StreamFormat) -> list[dict[str, Any]
     return [adapter_in, *(i.as_dict() for i in insts), adapter_out]
 
 
-def _fifo_depth(row_positions: int) -> int:
-    """Depth of the FIFO after a stage whose output rows hold `row_positions` positions.
-
-    Rule: two output rows, rounded up to a power of two (the FIFO's pointers wrap), at least 4 and at most 1024.
-    Why two rows: the next stage's window generator walks its *padded* raster one position per cycle and takes
-    no input while it steps through padding, at the end of a frame (bottom padding row) and at the start of the
-    next (top padding row). Two rows of slack let the producer run through both without stalling, so the
-    stages stay decoupled and the slowest stage alone sets the frame interval. A smaller FIFO is still correct
-    (the producer stalls on ready); only throughput would suffer. Past 1024 entries the cost in BRAM outweighs
-    the rare stall.
-    """
-    depth = 4
-    while depth < 2 * row_positions:
-        depth *= 2
-    return min(depth, 1024)
-
-
 @dataclass
 class _Stream:
     name: str
@@ -207,7 +186,7 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
                                                   "KERNEL": layer.kernel, "STRIDE": layer.stride},
                 oc * act, f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}")
             add("spikeflow_axis_fifo", f"{layer.name}_fifo",
-                {"DATA_WIDTH": oc * act, "DEPTH": _fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
+                {"DATA_WIDTH": oc * act, "DEPTH": fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
             continue
         f = fold[layer.name]
         kk = layer.kernel
@@ -233,7 +212,7 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
                           THRESH_FILE=_mem_param(mems["thresholds"]))
             add("spikeflow_neuron", layer.name, params, oc * act, desc)
             add("spikeflow_axis_fifo", f"{layer.name}_fifo",
-                {"DATA_WIDTH": oc * act, "DEPTH": _fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
+                {"DATA_WIDTH": oc * act, "DEPTH": fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
             pix_bits = act
         else:
             params = dict(common, WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]))

@@ -123,7 +123,8 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     for inst, (result, cached) in zip(instances, results, strict=True):
         fresh += not cached
         print(f"     {inst['instance']:<22} {inst['module']:<22} LUT {result.LUT:>8,.0f}  FF {result.FF:>7,}  "
-              f"BRAM36 {result.BRAM36:>5g}  DSP {result.DSP:>4}  levels {result.max_logic_levels:>2}"
+              f"BRAM36 {result.BRAM36:>5g}  DSP {result.DSP:>4}  levels {result.lut_levels:>2} LUT + "
+              f"{result.carry_levels} carry ({result.max_logic_levels} with MUXF)"
               f"{'  (cached)' if cached else f'  ({result.seconds:.0f} s)'}", flush=True)
         total.add(result)
         layers.setdefault(inst["layer"], SynthResult()).add(result)
@@ -142,12 +143,15 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
         "method": "each distinct instance synthesised out of context with synth_xilinx -flatten, summed",
         **used, "CARRY": total.CARRY, "capacity": capacity, "utilization_percent": utilization, "fits": fits,
         "max_logic_levels": total.max_logic_levels, "lut_levels": total.lut_levels,
+        "carry_levels": total.carry_levels, "levels_note": "deepest paths between registers, each a maximum over "
+        "all paths: lut_levels counts LUTs, carry_levels carry chains, max_logic_levels also the MUXF7/8/9 wide "
+        "muxes (as Vivado counts logic levels)",
         "layers": layer_rows, "instances_synthesised": fresh, "instances_cached": len(instances) - fresh,
         "yosys_seconds": total.seconds,
     })
     plot_layer_resources(layer_rows, build.report / "resources.png", f"{net.name} on {spec.part}")
     print(f"   {spec.part}: LUT {total.LUT:,.0f} ({utilization['LUT']}%), FF {total.FF:,} ({utilization['FF']}%), "
           f"BRAM36 {total.BRAM36:g} ({utilization['BRAM36']}%), URAM {total.URAM}, DSP {total.DSP} "
-          f"({utilization['DSP']}%): {'fits' if fits else 'DOES NOT FIT'}; deepest path {total.max_logic_levels} "
-          f"levels ({total.lut_levels} LUT levels)")
+          f"({utilization['DSP']}%): {'fits' if fits else 'DOES NOT FIT'}; deepest path {total.lut_levels} LUT levels "
+          f"+ {total.carry_levels} carry chain(s) ({total.max_logic_levels} levels with wide muxes)")
     print(f"   report: {build.report / 'resources.json'}, chart: {build.report / 'resources.png'}")

@@ -1,9 +1,7 @@
 """Resource estimates from Yosys: each distinct instance of a generated top synthesised out of context with
 `synth_xilinx` for the part's family, cached by a hash of its parameters, sources and ROM contents, and summed.
 
-Logic depth: the longest combinational path between registers (flip-flops, BRAM, URAM, DSP and ports are the
-cut points), counting LUT and wide-MUX cells as one level each and a carry chain as one level however long it is
-(`max_logic_levels`); `lut_levels` counts the LUT and MUX levels only.
+Logic depth: see `logic_levels` (LUT levels and carry chains separately, and all levels as Vivado counts them).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from typing import Any
 
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
-SCRIPT_VERSION = 2  # bump when the synthesis script or the counting rules change (invalidates the cache)
+SCRIPT_VERSION = 3  # bump when the synthesis script or the counting rules change (invalidates the cache)
 LUTRAM_LUTS = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
                "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "SRL16E": 1,
                "SRLC32E": 1}
@@ -54,6 +52,7 @@ class SynthResult:
     DSP: int = 0
     max_logic_levels: int = 0
     lut_levels: int = 0
+    carry_levels: int = 0
     cells: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -62,6 +61,7 @@ class SynthResult:
             setattr(self, key, getattr(self, key) + getattr(other, key))
         self.max_logic_levels = max(self.max_logic_levels, other.max_logic_levels)
         self.lut_levels = max(self.lut_levels, other.lut_levels)
+        self.carry_levels = max(self.carry_levels, other.carry_levels)
         for name, n in other.cells.items():
             self.cells[name] = self.cells.get(name, 0) + n
         self.seconds += other.seconds
@@ -104,52 +104,61 @@ def resources(cells: dict[str, int]) -> dict[str, float]:
     }
 
 
-def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int]:
-    """(max_logic_levels, lut_levels) of a flattened Yosys JSON netlist, as the module docstring defines."""
+def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
+    """(max_logic_levels, lut_levels, carry_levels) of a flattened Yosys JSON netlist: the longest path between
+    registers (flip-flops, block RAM, URAM, DSP and ports cut paths), counting
+
+    - max_logic_levels: every LUT, wide-function mux (MUXF7/8/9) and carry chain, as Vivado counts logic levels;
+    - lut_levels: LUTs (LUT1-6, INV, a LUT RAM read) only: a MUXF7/8/9 after a LUT is that slice's wide mux;
+    - carry_levels: carry chains entered (CO -> CI along one chain is free).
+
+    Each is a maximum over all paths, taken separately."""
     mod = netlist["modules"][module]
-    drivers: dict[int, tuple[str, str]] = {}
+    drivers: dict[int, str] = {}
     for name, cell in mod["cells"].items():
         for port, bits in cell["connections"].items():
             if cell["port_directions"].get(port) == "output":
                 for b in bits:
                     if isinstance(b, int):
-                        drivers[b] = (name, port)
-    memo: dict[str, tuple[int, int]] = {}
+                        drivers[b] = name
+    memo: dict[str, tuple[int, int, int]] = {}
 
     def is_cut(kind: str) -> bool:
         return kind.startswith(SEQUENTIAL_PREFIXES)
 
-    def depth(name: str) -> tuple[int, int]:
+    def depth(name: str) -> tuple[int, int, int]:
         if name in memo:
             return memo[name]
-        memo[name] = (0, 0)  # breaks combinational loops, which the RTL does not have
+        memo[name] = (0, 0, 0)  # breaks combinational loops, which the RTL does not have
         cell = mod["cells"][name]
         kind = cell["type"]
-        best_total, best_lut = 0, 0
+        is_lut = kind.startswith("LUT") or kind == "INV" or kind in LUTRAM_LUTS
+        best = [0, 0, 0]
         for port, bits in cell["connections"].items():
             if cell["port_directions"].get(port) != "input":
                 continue
             for b in bits:
                 if not isinstance(b, int) or b not in drivers:
                     continue
-                src, src_port = drivers[b]
+                src = drivers[b]
                 src_kind = mod["cells"][src]["type"]
-                total, lut = (0, 0) if is_cut(src_kind) else depth(src)
-                if kind.startswith(("LUT", "MUXF")) or kind == "INV" or kind in LUTRAM_LUTS:
+                total, lut, carry = (0, 0, 0) if is_cut(src_kind) else depth(src)
+                if is_lut:
                     total, lut = total + 1, lut + 1
+                elif kind.startswith("MUXF"):
+                    total += 1
                 elif kind.startswith("CARRY") and not (port == "CI" and src_kind.startswith("CARRY")):
-                    total += 1  # entering a carry chain; along CO -> CI the chain costs nothing more
-                best_total, best_lut = max(best_total, total), max(best_lut, lut)
-        memo[name] = (best_total, best_lut)
+                    total, carry = total + 1, carry + 1  # entering a carry chain
+                best = [max(best[0], total), max(best[1], lut), max(best[2], carry)]
+        memo[name] = (best[0], best[1], best[2])
         return memo[name]
 
-    worst_total, worst_lut = 0, 0
+    worst = [0, 0, 0]
     for name, cell in mod["cells"].items():
         if is_cut(cell["type"]):
             continue
-        total, lut = depth(name)
-        worst_total, worst_lut = max(worst_total, total), max(worst_lut, lut)
-    return worst_total, worst_lut
+        worst = [max(w, d) for w, d in zip(worst, depth(name), strict=True)]
+    return worst[0], worst[1], worst[2]
 
 
 def _script(module: str, params: dict[str, Any], sources: list[str], family: str) -> str:
@@ -208,8 +217,9 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
         raise SpikeflowError(f"Yosys failed on {inst['instance']} ({inst['module']}); log: {work / 'yosys.log'}: "
                              f"{(proc.stderr or log)[-300:].strip()}")
     cells = parse_stat((work / "stat.txt").read_text() if (work / "stat.txt").is_file() else log)
-    levels, lut_levels = logic_levels(json.loads((work / "netlist.json").read_text()), inst["module"])
-    result = SynthResult(**resources(cells), max_logic_levels=levels, lut_levels=lut_levels, cells=cells,
+    levels, lut_levels, carry_levels = logic_levels(json.loads((work / "netlist.json").read_text()), inst["module"])
+    result = SynthResult(**resources(cells), max_logic_levels=levels, lut_levels=lut_levels,
+                         carry_levels=carry_levels, cells=cells,
                          seconds=round(seconds, 1))
     cache.mkdir(parents=True, exist_ok=True)
     hit.write_text(json.dumps(result.as_dict()) + "\n")

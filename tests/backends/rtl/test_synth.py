@@ -57,8 +57,12 @@ def test_logic_levels_count_a_carry_chain_once() -> None:
         "ff1": _cell("FDRE", {"D": [5]}, {"Q": [6]}),
         "l3": _cell("LUT1", {"I0": [6]}, {"O": [20]}),
     }
-    total, luts = logic_levels({"modules": {"m": {"cells": cells}}}, "m")
-    assert (total, luts) == (3, 2)
+    assert logic_levels({"modules": {"m": {"cells": cells}}}, "m") == (3, 2, 1)
+    # a wide mux after a LUT is a logic level as Vivado counts them, not a LUT level
+    cells["m7"] = _cell("MUXF7", {"I0": [3], "I1": [3]}, {"O": [7]})
+    cells["l4"] = _cell("LUT1", {"I0": [7]}, {"O": [8]})
+    cells["ff2"] = _cell("FDRE", {"D": [8]}, {"Q": [9]})
+    assert logic_levels({"modules": {"m": {"cells": cells}}}, "m") == (4, 3, 1)
 
 
 def test_synthesis_of_one_instance_is_cached(tmp_path) -> None:

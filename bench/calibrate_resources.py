@@ -1,0 +1,123 @@
+"""Fit the analytical resource model (spikeflow/hw/resources.py) to the per-layer Yosys figures of estimate steps.
+
+    python bench/calibrate_resources.py [BUILD ...] [--write] [--family xcup]
+
+Each BUILD is a build folder with ir/, rtl/folding.json and report/resources.json from the `estimate` step
+(default: every row of `make bench` under build/bench/ synthesised for the family). The LUT and FF coefficients
+are fitted by non-negative least squares on relative errors (each layer weighs the same, whatever its size);
+conv/head layers and max-pool layers share the fixed costs. It prints, per layer, Yosys against the model for
+LUT, FF, BRAM36 and DSP with the error in percent, and with --write stores the coefficients and their provenance
+in spikeflow/hw/resource_model.json, which the fold step reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import nnls
+
+from spikeflow.flow.report import command_line
+from spikeflow.hw.folding import load_folding
+from spikeflow.hw.resources import (
+    CALIBRATION_FILE,
+    FF_FEATURES,
+    LUT_FEATURES,
+    LUTRAM_MAX_DEPTH,
+    ResourceModel,
+    features,
+    fifo_depth,
+    layer_resources,
+    lutram_luts,
+)
+from spikeflow.ir import FewdIFMaxPool, load_network
+
+KEYS = ("LUT", "FF", "BRAM36", "DSP")
+
+
+def layer_rows(build: Path) -> list[dict]:
+    """One row per layer: its features for LUT and FF and its Yosys figures."""
+    net = load_network(build / "ir")
+    folding = load_folding(build / "rtl" / "folding.json")
+    report = json.loads((build / "report" / "resources.json").read_text())
+    yosys = {row["layer"]: row for row in report["layers"]}
+    rows = []
+    for layer in net.layers:
+        if layer.name not in yosys:
+            continue
+        if isinstance(layer, FewdIFMaxPool):
+            c, _, w = layer.in_shape
+            _, _, ow = layer.out_shape
+            bits = c * net.act_bits
+            depth = fifo_depth(ow)
+            lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
+            lut_x = {"pool": lutram + bits, "fixed": 0.25}
+            ff_x = {"pool": bits, "fixed": 0.25}
+        else:
+            x = features(layer, folding[layer.name], net.act_bits)
+            lut_x = {**{k: x[k] for k in LUT_FEATURES}, "fixed": 1.0}
+            ff_x = {**{k: x[k] for k in FF_FEATURES}, "fixed": 1.0}
+        rows.append({"build": build.name, "layer": layer.name, "lut_x": lut_x, "ff_x": ff_x,
+                     "yosys": {k: yosys[layer.name][k] for k in KEYS}, "net": net, "folding": folding})
+    return rows
+
+
+def fit(rows: list[dict], kind: str) -> dict[str, float]:
+    """Non-negative least squares of the relative error for `kind` ("lut" or "ff")."""
+    names = sorted({k for r in rows for k in r[f"{kind}_x"]})
+    a = np.array([[r[f"{kind}_x"].get(n, 0.0) for n in names] for r in rows], dtype=float)
+    y = np.array([r["yosys"][kind.upper()] for r in rows], dtype=float)
+    scale = 1.0 / np.maximum(y, 1.0)
+    coef, _ = nnls(a * scale[:, None], y * scale)
+    return {f"{kind}_{n}": float(c) for n, c in zip(names, coef, strict=True)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("builds", nargs="*", type=Path)
+    ap.add_argument("--family", default="xcup", help="fit to the runs for this Yosys family (default xcup)")
+    ap.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
+    args = ap.parse_args(argv)
+    builds = args.builds or sorted(p.parent.parent for p in Path("build/bench").glob("*/report/resources.json"))
+    rows, tool = [], None
+    for build in builds:
+        report = json.loads((build / "report" / "resources.json").read_text())
+        if report["family"] != args.family:
+            print(f"skip {build}: synthesised for {report['family']}, not {args.family}")
+            continue
+        tool = report["tool"]
+        rows += layer_rows(build)
+    if not rows:
+        print(f"error: no estimate reports for family {args.family} among {[str(b) for b in builds]}", file=sys.stderr)
+        return 2
+    coefficients = {**fit(rows, "lut"), **fit(rows, "ff")}
+    names = {f.name for f in fields(ResourceModel)}
+    model = ResourceModel.from_dict({k: v for k, v in coefficients.items() if k in names})
+    print(f"{'build':<22} {'layer':<10} " + " ".join(f"{k + ' yosys':>11} {'model':>8} {'err%':>6}" for k in KEYS))
+    worst = dict.fromkeys(KEYS, 0.0)
+    for r in rows:
+        est = next(e for e in layer_resources(r["net"], r["folding"], model) if e.layer == r["layer"])
+        cells = []
+        for k in KEYS:
+            y, m = r["yosys"][k], getattr(est, k)
+            err = 100.0 * (m - y) / y if y else (0.0 if m == 0 else 100.0)
+            worst[k] = max(worst[k], abs(err))
+            cells.append(f"{y:>11,.0f} {m:>8,.0f} {err:>6.1f}")
+        print(f"{r['build']:<22} {r['layer']:<10} " + " ".join(cells))
+    print("largest per-layer error: " + ", ".join(f"{k} {v:.1f}%" for k, v in worst.items()))
+    print("coefficients: " + ", ".join(f"{k}={v:.3f}" for k, v in model.as_dict().items()))
+    if args.write:
+        CALIBRATION_FILE.write_text(json.dumps({
+            "coefficients": model.as_dict(), "tool": tool, "family": args.family, "layers_fitted": len(rows),
+            "builds": sorted({r["build"] for r in rows}), "max_error_percent": worst, "command": command_line(),
+        }, indent=1) + "\n")
+        print(f"written: {CALIBRATION_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
