@@ -244,8 +244,8 @@ def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel =
         lut = sum(getattr(model, f"lut_{k}") * x[k] for k in LUT_FEATURES) + model.lut_fixed
         ff = sum(getattr(model, f"ff_{k}") * x[k] for k in FF_FEATURES) + model.ff_fixed
         dsp = f.pe * f.simd if Arithmetic.of(layer, f).dsp else 0
-        rows.append(LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff, BRAM36=layer_memory(layer, f, net.act_bits),
-                                   DSP=dsp))
+        rows.append(LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff,
+                                   BRAM36=layer_memory(layer, f, net.act_bits), DSP=dsp))
     return rows
 
 
