@@ -7,7 +7,7 @@ Each BUILD is a build folder with ir/, rtl/folding.json and report/resources.jso
 are fitted by non-negative least squares on relative errors (each layer weighs the same, whatever its size);
 conv/head layers and max-pool layers share the fixed costs. It prints, per layer, Yosys against the model for
 LUT, FF, BRAM36 and DSP with the error in percent, and with --write stores the coefficients and their provenance
-in spikeflow/hw/resource_model.json, which the fold step reads.
+in spikeflow/hw/resource_model.json, which the fold step reads. --check compares the stored model instead.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from spikeflow.hw.resources import (
     features,
     fifo_depth,
     layer_resources,
+    load_model,
     lutram_luts,
 )
 from spikeflow.ir import FewdIFMaxPool, load_network
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("builds", nargs="*", type=Path)
     ap.add_argument("--family", default="xcup", help="fit to the runs for this Yosys family (default xcup)")
     ap.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
+    ap.add_argument("--check", action="store_true",
+                    help="no fit: compare the stored model (resource_model.json) with the Yosys figures")
     args = ap.parse_args(argv)
     builds = args.builds or sorted(p.parent.parent for p in Path("build/bench").glob("*/report/resources.json"))
     rows, tool = [], None
@@ -94,9 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"error: no estimate reports for family {args.family} among {[str(b) for b in builds]}", file=sys.stderr)
         return 2
-    coefficients = {**fit(rows, "lut"), **fit(rows, "ff")}
-    names = {f.name for f in fields(ResourceModel)}
-    model = ResourceModel.from_dict({k: v for k, v in coefficients.items() if k in names})
+    if args.check:
+        model, note = load_model()
+        print(f"stored model: {note}")
+    else:
+        coefficients = {**fit(rows, "lut"), **fit(rows, "ff")}
+        names = {f.name for f in fields(ResourceModel)}
+        model = ResourceModel.from_dict({k: v for k, v in coefficients.items() if k in names})
     print(f"{'build':<22} {'layer':<10} " + " ".join(f"{k + ' yosys':>11} {'model':>8} {'err%':>6}" for k in KEYS))
     worst = dict.fromkeys(KEYS, 0.0)
     for r in rows:
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['build']:<22} {r['layer']:<10} " + " ".join(cells))
     print("largest per-layer error: " + ", ".join(f"{k} {v:.1f}%" for k, v in worst.items()))
     print("coefficients: " + ", ".join(f"{k}={v:.3f}" for k, v in model.as_dict().items()))
-    if args.write:
+    if args.write and not args.check:
         CALIBRATION_FILE.write_text(json.dumps({
             "coefficients": model.as_dict(), "tool": tool, "family": args.family, "layers_fitted": len(rows),
             "builds": sorted({r["build"] for r in rows}), "max_error_percent": worst, "command": command_line(),
