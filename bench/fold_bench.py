@@ -23,6 +23,7 @@ from spikeflow.flow.config import BuildConfig, ModelSource
 from spikeflow.flow.report import command_line, read_report
 from spikeflow.flow.runner import run_build
 from spikeflow.hw.boards import Board
+from spikeflow.hw.folding import load_folding
 
 BENCH = Path("build/bench")
 HAND_OFF = ("ir", "frames.npz", "model.onnx", "model_info.json")
@@ -55,9 +56,15 @@ def model_build(model: str, checkpoint: str, frames: int) -> BuildDir:
     return build
 
 
-def run_row(row: Row, frames: int) -> dict:
-    source = model_build(row.model, row.checkpoint, frames)
+def run_row(row: Row, frames: int, summarize: bool = False) -> dict:
     build = BuildDir(BENCH / row.name)
+    if not summarize:
+        build_row(row, build, frames)
+    return row_summary(row, build)
+
+
+def build_row(row: Row, build: BuildDir, frames: int) -> None:
+    source = model_build(row.model, row.checkpoint, frames)
     build.root.mkdir(parents=True, exist_ok=True)
     for name in HAND_OFF:
         src, dst = source.root / name, build.root / name
@@ -68,11 +75,16 @@ def run_row(row: Row, frames: int) -> dict:
                       clock_mhz=row.clock_mhz, target_fps=row.target_fps, frames=frames,
                       steps=("fold", "rtl", "estimate", "rtlsim", "report"))
     run_build(build.root, cfg)
+
+
+def row_summary(row: Row, build: BuildDir) -> dict:
     perf = read_report(build.root, "performance")
     res = read_report(build.root, "resources")
     stage = read_report(build.root, "verify")["stages"]["rtlsim"]
     fold = read_report(build.root, "folding")
     capacity = res["capacity"]
+    lanes = sum(f.pe * f.simd for f in load_folding(build.rtl / "folding.json").layers.values())
+    neuron_lut = sum(i["LUT"] for i in res["instances"] if i["module"] in ("spikeflow_neuron", "spikeflow_head"))
     return {
         "name": row.name, "model": row.model, "board": row.board.value, "part": row.board.spec.part,
         "clock_mhz": row.clock_mhz, "target_fps": row.target_fps if row.target_fps and row.target_fps < 1e8 else
@@ -82,7 +94,9 @@ def run_row(row: Row, frames: int) -> dict:
         "fps": perf["fps"], "latency_us": perf["latency_cycles"] / row.clock_mhz, "frames": stage["frames"],
         "mismatches": stage["mismatches"], **{k: res[k] for k in capacity}, "capacity": capacity,
         "utilization_percent": res["utilization_percent"], "fits": res["fits"], "lut_levels": res["lut_levels"],
-        "max_logic_levels": res["max_logic_levels"], "finn": finn_row(row.name),
+        "max_logic_levels": res["max_logic_levels"], "carry_levels": res["carry_levels"], "lanes": lanes,
+        "lut_per_lane_neuron": neuron_lut / lanes, "lut_per_lane_total": res["LUT"] / lanes,
+        "finn": finn_row(row.name),
     }
 
 
@@ -117,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=3, help="frames back to back in the harness (>= 3)")
     ap.add_argument("--rows", help="comma-separated row names (default: all)")
+    ap.add_argument("--summarize", action="store_true",
+                    help="build nothing: summarise the rows' existing reports (after a run was interrupted)")
     args = ap.parse_args(argv)
     if args.frames < 3:
         ap.error("--frames must be at least 3: the steady state is measured over frames 1..N-1")
@@ -125,16 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     for row in ROWS:
         if row.name in wanted:
             print(f"== bench row {row.name}", flush=True)
-            rows.append(run_row(row, args.frames))
+            rows.append(run_row(row, args.frames, args.summarize))
     (BENCH / "summary.json").write_text(json.dumps({"rows": rows, "seconds": round(time.time() - started, 1),
                                                     "command": command_line()}, indent=2) + "\n")
     head = f"{'row':<22} {'cycles':>8} {'est':>8} {'FPS':>7} {'lat us':>7} {'mism':>4} {'LUT':>8} {'FF':>8} " \
-           f"{'BRAM36':>7} {'DSP':>5} {'levels':>6}  FINN (cycles, LUT, BRAM36)"
+           f"{'BRAM36':>7} {'DSP':>5} {'lanes':>6} {'LUT/lane':>8} {'levels':>9}  FINN (cycles, LUT, BRAM36)"
     print(head)
     for r in rows:
         print(f"{r['name']:<22} {r['cycles_per_frame']:>8,.0f} {r['estimated_cycles_per_frame']:>8,} {r['fps']:>7,.0f} "
               f"{r['latency_us']:>7,.0f} {r['mismatches']:>4} {r['LUT']:>8,.0f} {r['FF']:>8,} {r['BRAM36']:>7g} "
-              f"{r['DSP']:>5} {r['max_logic_levels']:>6}  {_finn_cell(r['finn'])}")
+              f"{r['DSP']:>5} {r['lanes']:>6,} {r['lut_per_lane_neuron']:>8.1f} "
+              f"{r['lut_levels']:>3} + {r['carry_levels']}c  {_finn_cell(r['finn'])}")
     print(f"summary: {BENCH / 'summary.json'}")
     return 0 if all(r["mismatches"] == 0 for r in rows) else 1
 

@@ -146,7 +146,11 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
         "carry_levels": total.carry_levels, "levels_note": "deepest paths between registers, each a maximum over "
         "all paths: lut_levels counts LUTs, carry_levels carry chains, max_logic_levels also the MUXF7/8/9 wide "
         "muxes (as Vivado counts logic levels)",
-        "layers": layer_rows, "instances_synthesised": fresh, "instances_cached": len(instances) - fresh,
+        "layers": layer_rows,
+        "instances": [{"instance": inst["instance"], "module": inst["module"], "layer": inst["layer"],
+                       **{k: v for k, v in result.as_dict().items() if k not in ("cells", "seconds")}}
+                      for inst, (result, _) in zip(instances, results, strict=True)],
+        "instances_synthesised": fresh, "instances_cached": len(instances) - fresh,
         "yosys_seconds": total.seconds,
     })
     plot_layer_resources(layer_rows, build.report / "resources.png", f"{net.name} on {spec.part}")
