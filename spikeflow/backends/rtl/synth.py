@@ -24,7 +24,8 @@ SCRIPT_VERSION = 3  # bump when the synthesis script or the counting rules chang
 LUTRAM_LUTS = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
                "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "SRL16E": 1,
                "SRLC32E": 1}
-SEQUENTIAL_PREFIXES = ("FD", "RAMB", "URAM", "DSP48", "BUFG", "IBUF", "OBUF")
+SEQUENTIAL_PREFIXES = ("FD", "SRL", "RAMB", "URAM", "DSP48", "BUFG", "IBUF", "OBUF")  # cut points of paths
+LEVELS_VERSION = 2  # bump when the depth rules change: cached results get their levels again from the netlist
 
 
 def find_yosys() -> Path:
@@ -200,9 +201,17 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
     cache = cache or default_cache()
     key = instance_key(rtl_dir, inst, family, version)
     hit = cache / f"{key}.json"
-    if hit.is_file():
-        return SynthResult(**json.loads(hit.read_text())), True
     work = Path(work or rtl_dir / "synth") / f"{inst['instance']}-{key[:8]}"
+    if hit.is_file():
+        doc = json.loads(hit.read_text())
+        if doc.pop("levels_version", None) == LEVELS_VERSION:
+            return SynthResult(**doc), True
+        if (work / "netlist.json").is_file():  # the depth rules changed: count again on the kept netlist
+            result = SynthResult(**doc)
+            result.max_logic_levels, result.lut_levels, result.carry_levels = logic_levels(
+                json.loads((work / "netlist.json").read_text()), inst["module"])
+            hit.write_text(json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
+            return result, True
     work.mkdir(parents=True, exist_ok=True)
     sources = [str(p) for p in sorted((rtl_dir / "lib").glob("*.v"))]
     params = {k: (str(rtl_dir / v) if isinstance(v, str) and (rtl_dir / v).is_file() else v)
@@ -222,7 +231,7 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
                          carry_levels=carry_levels, cells=cells,
                          seconds=round(seconds, 1))
     cache.mkdir(parents=True, exist_ok=True)
-    hit.write_text(json.dumps(result.as_dict()) + "\n")
+    hit.write_text(json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
     return result, False
 
 
@@ -234,6 +243,8 @@ def synth_jobs() -> int:
             raise SpikeflowError(f"SPIKEFLOW_SYNTH_JOBS={value!r}: expected a positive integer")
         return int(value)
     return max(1, os.cpu_count() or 1)
+
+
 
 
 def synth_instances(rtl_dir: str | Path, instances: list[dict[str, Any]], family: str, jobs: int = 1,
