@@ -5,7 +5,9 @@ synthesis. It follows the structure of the RTL library (rtl/README.md) and count
 
 - `datapath`: bits of the lanes' digit products (one LUT each: a WEIGHT_BITS + D <= 6 input truth table) plus
   `tree`, the bits of the registered adder-tree nodes (a carry-chain adder bit and its register each), for LUTs;
-  `tree` alone for FFs;
+  `tree` alone for FFs; `datapath_const` instead when the layer has one weight word (a folding with PE and SIMD at
+  their maximum): its weights are constants, and synthesis folds them into the products and trees; the head's
+  (8-bit weights, wider sums) adds `head_datapath` (LUTs) and `head_tree` (FFs);
 - `acc`: accumulator, bias and threshold bits per PE (adder, compares, parameter ROMs in LUTs);
 - `window`: bits of one window (the window generator's registers and the neuron's slice select);
 - `linebuf`, `fifo`: LUT RAM of the line buffers (K-1 rows of the padded input) and of the output FIFO, in LUTs;
@@ -36,8 +38,8 @@ RAMB18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384,
 # (the default folding of a first layer has one) the weights are constants of the LUT logic, cheaper than a DSP.
 DSP_MIN_WEIGHT_WORDS = 17
 LUTRAM_MAX_DEPTH = 64  # line buffers and FIFOs deeper than this go to block RAM (as Yosys and Vivado map them)
-LUT_FEATURES = ("datapath", "acc", "window", "linebuf", "fifo", "select")
-FF_FEATURES = ("tree", "acc", "window", "inputs")
+LUT_FEATURES = ("datapath", "datapath_const", "head_datapath", "acc", "window", "linebuf", "fifo", "select")
+FF_FEATURES = ("tree", "head_tree", "acc", "window", "inputs")
 
 
 def fifo_depth(row_positions: int) -> int:
@@ -77,6 +79,8 @@ class ResourceModel:
     """Coefficients: LUTs or FFs per feature unit (see the module docstring) and a fixed cost per layer."""
 
     lut_datapath: float = 1.0
+    lut_datapath_const: float = 0.5
+    lut_head_datapath: float = 0.0
     lut_acc: float = 1.0
     lut_window: float = 0.1
     lut_linebuf: float = 1.0
@@ -85,6 +89,7 @@ class ResourceModel:
     lut_fixed: float = 100.0
     lut_pool: float = 1.0
     ff_tree: float = 1.0
+    ff_head_tree: float = 0.0
     ff_acc: float = 1.0
     ff_window: float = 1.0
     ff_inputs: float = 1.0
@@ -183,12 +188,17 @@ def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2)
     tree = f.pe * (a.ndig * tree_bits(f.simd, a.dw, lw)
                    + (tree_bits(a.ndig, lw, layer.acc_bits, a.digit) if a.ndig > 1 else 0))
     sf = n_in // f.simd
+    datapath = (0 if a.dsp else lanes * a.ndig * a.dw) + tree
+    const = sf * (layer.out_channels // f.pe) == 1  # one weight word: the weights are constants of the logic
     line_words = w + 2 * layer.padding
     line_width = (layer.kernel - 1) * c * in_bits
     return {
         "products": 0 if a.dsp else lanes * a.ndig * a.dw,
         "tree": tree,
-        "datapath": (0 if a.dsp else lanes * a.ndig * a.dw) + tree,
+        "datapath": 0 if const else datapath,
+        "head_datapath": datapath if isinstance(layer, FewdIFHead) else 0,  # 8-bit weights, wide sums
+        "head_tree": tree if isinstance(layer, FewdIFHead) else 0,
+        "datapath_const": datapath if const else 0,
         "acc": f.pe * layer.acc_bits * (1 + thresholds),
         "window": n_in * in_bits,
         "linebuf": lutram_luts(line_width, line_words) if 1 < layer.kernel and line_words <= LUTRAM_MAX_DEPTH else 0,
