@@ -27,13 +27,11 @@ from spikeflow.hw.resources import (
     CALIBRATION_FILE,
     FF_FEATURES,
     LUT_FEATURES,
-    LUTRAM_MAX_DEPTH,
     ResourceModel,
     features,
-    fifo_depth,
     layer_resources,
     load_model,
-    lutram_luts,
+    pool_features,
 )
 from spikeflow.ir import FewdIFMaxPool, load_network
 
@@ -51,13 +49,9 @@ def layer_rows(build: Path) -> list[dict]:
         if layer.name not in yosys:
             continue
         if isinstance(layer, FewdIFMaxPool):
-            c, _, w = layer.in_shape
-            _, _, ow = layer.out_shape
-            bits = c * net.act_bits
-            depth = fifo_depth(ow)
-            lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
-            lut_x = {"pool": lutram + bits, "fixed": 0.25}
-            ff_x = {"pool": bits, "fixed": 0.25}
+            x = pool_features(layer, net.act_bits)
+            lut_x = {"pool": x["lut"], "fixed": 0.25}
+            ff_x = {"pool": x["ff"], "fixed": 0.25}
         else:
             x = features(layer, folding[layer.name], net.act_bits)
             lut_x = {**{k: x[k] for k in LUT_FEATURES}, "fixed": 1.0}

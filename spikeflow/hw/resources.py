@@ -209,6 +209,17 @@ def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2)
     }
 
 
+def pool_features(layer: FewdIFMaxPool, act_bits: int) -> dict[str, float]:
+    """A max-pool stage's features: LUT RAM of its row buffer and output FIFO plus its compare bits (`lut`), its
+    register bits (`ff`), and the block RAM of a FIFO deeper than LUTRAM_MAX_DEPTH (`bram36`)."""
+    c, _, w = layer.in_shape
+    _, _, ow = layer.out_shape
+    bits = c * act_bits
+    depth = fifo_depth(ow)
+    lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
+    return {"lut": lutram + bits, "ff": bits, "bram36": bram36(bits, depth) if depth > LUTRAM_MAX_DEPTH else 0.0}
+
+
 def layer_memory(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2) -> float:
     """RAMB36 equivalents of a layer: the weight ROM when the neuron's placement rule puts it in block RAM
     (more address bits than its product LUTs absorb), bias and thresholds beyond 64 words, and the line buffers
@@ -241,13 +252,9 @@ def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel =
     for layer in net.layers:
         c, _, w = layer.in_shape
         if isinstance(layer, FewdIFMaxPool):
-            bits = c * net.act_bits
-            _, _, ow = layer.out_shape
-            depth = fifo_depth(ow)
-            lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
-            rows.append(LayerResources(layer.name, 0, LUT=model.lut_pool * (lutram + bits) + model.lut_fixed / 4,
-                                       FF=model.ff_pool * bits + model.ff_fixed / 4,
-                                       BRAM36=bram36(bits, depth) if depth > LUTRAM_MAX_DEPTH else 0.0))
+            x = pool_features(layer, net.act_bits)
+            rows.append(LayerResources(layer.name, 0, LUT=model.lut_pool * x["lut"] + model.lut_fixed / 4,
+                                       FF=model.ff_pool * x["ff"] + model.ff_fixed / 4, BRAM36=x["bram36"]))
             continue
         f = folding[layer.name]
         x = features(layer, f, net.act_bits)
