@@ -175,12 +175,37 @@ def _script(module: str, params: dict[str, Any], sources: list[str], family: str
     ]) + "\n"
 
 
+_MODULE_RE = re.compile(r"^\s*module\s+(\w+)", re.M)
+_INSTANCE_RE = re.compile(r"^\s*(\w+)\s*(?:#\s*\(|\w+\s*\()", re.M)
+
+
+def module_sources(rtl_dir: Path, module: str) -> list[Path]:
+    """The library files (rtl_dir/lib/*.v) that define `module` and every module it instantiates, so that a
+    change to one RTL module invalidates only the cached results that include it."""
+    defined: dict[str, Path] = {}
+    for src in sorted((rtl_dir / "lib").glob("*.v")):
+        for name in _MODULE_RE.findall(src.read_text()):
+            defined[name] = src
+    if module not in defined:
+        raise SpikeflowError(f"module {module} is not defined in {rtl_dir / 'lib'}")
+    files: list[Path] = []
+    todo = [module]
+    while todo:
+        src = defined[todo.pop()]
+        if src in files:
+            continue
+        files.append(src)
+        todo += [name for name in _INSTANCE_RE.findall(src.read_text()) if name in defined]
+    return sorted(files)
+
+
 def instance_key(rtl_dir: Path, inst: dict[str, Any], family: str, version: str) -> str:
-    """Hash of everything the synthesis result depends on."""
+    """Hash of everything the synthesis result depends on: the module, its parameters, the family, the Yosys
+    version, the script, the library files the module uses (module_sources) and its ROM images."""
     h = hashlib.sha256()
     h.update(json.dumps({"module": inst["module"], "parameters": inst["parameters"], "family": family,
                          "yosys": version, "script": SCRIPT_VERSION}, sort_keys=True).encode())
-    for src in sorted((rtl_dir / "lib").glob("*.v")):
+    for src in module_sources(rtl_dir, inst["module"]):
         h.update(src.read_bytes())
     for value in inst["parameters"].values():
         if isinstance(value, str) and (rtl_dir / value).is_file():
@@ -213,7 +238,7 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
             hit.write_text(json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
             return result, True
     work.mkdir(parents=True, exist_ok=True)
-    sources = [str(p) for p in sorted((rtl_dir / "lib").glob("*.v"))]
+    sources = [str(p) for p in module_sources(rtl_dir, inst["module"])]
     params = {k: (str(rtl_dir / v) if isinstance(v, str) and (rtl_dir / v).is_file() else v)
               for k, v in inst["parameters"].items()}
     (work / "synth.ys").write_text(_script(inst["module"], params, sources, family))
