@@ -10,6 +10,8 @@
 //    a complete frame and a short one, which ends at its TLAST and is zero-padded as above.
 // Either way status_frame_error pulses for one cycle, status_error_count increments, the stream is
 // resynchronised on TLAST and no later frame is shifted or lost. The adapter never waits for TLAST.
+// The input passes a skid buffer (spikeflow_axis_skid), so s_axis_tready is a flip-flop: no ready path runs
+// through this module from the window generator it feeds to the DMA.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -62,19 +64,30 @@ reg                             pad;
 reg [BEAT_W-1:0]                beat_cnt;
 reg [PIX_CW-1:0]                pix_cnt;
 
+// input skid buffer: beats with their TLAST
+wire [PIX_W*PIXELS_PER_BEAT-1:0] in_data;
+wire                             in_last;
+wire                             in_valid;
+wire                             in_ready;
+
+spikeflow_axis_skid #(.DATA_WIDTH(PIX_W*PIXELS_PER_BEAT + 1))
+    u_skid (.clk(clk), .rst(rst), .s_axis_tdata({s_axis_tlast, s_axis_tdata}), .s_axis_tvalid(s_axis_tvalid),
+            .s_axis_tready(s_axis_tready), .m_axis_tdata({in_last, in_data}), .m_axis_tvalid(in_valid),
+            .m_axis_tready(in_ready));
+
 wire out_fire  = m_axis_tvalid && m_axis_tready;
 wire beat_done = out_fire && beat_valid && sub == LAST_SUB;
-wire in_fire   = s_axis_tvalid && s_axis_tready;
+wire in_fire   = in_valid && in_ready;
 wire last_beat = beat_cnt == LAST_BEAT;
-wire early     = in_fire && s_axis_tlast && !last_beat;
-wire missing   = in_fire && !s_axis_tlast && last_beat;
+wire early     = in_fire && in_last && !last_beat;
+wire missing   = in_fire && !in_last && last_beat;
 
-assign s_axis_tready = !pad && (!beat_valid || beat_done);
+assign in_ready = !pad && (!beat_valid || beat_done);
 assign m_axis_tvalid = beat_valid || pad;
 assign m_axis_tdata  = beat_valid ? beat_reg[sub*PIX_W +: PIX_W] : {PIX_W{1'b0}};
 
 always @(posedge clk) begin
-    if (in_fire) beat_reg <= s_axis_tdata;
+    if (in_fire) beat_reg <= in_data;
 end
 
 always @(posedge clk) begin
@@ -97,7 +110,7 @@ always @(posedge clk) begin
         if (beat_done) beat_valid <= 1'b0;
         if (in_fire) begin
             beat_valid <= 1'b1;
-            beat_cnt <= (s_axis_tlast || last_beat) ? {BEAT_W{1'b0}} : beat_cnt + 1'b1;
+            beat_cnt <= (in_last || last_beat) ? {BEAT_W{1'b0}} : beat_cnt + 1'b1;
             if (early) pad <= 1'b1;
         end
     end

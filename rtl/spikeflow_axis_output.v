@@ -1,5 +1,7 @@
 // AXI-Stream output: one head pixel (CHANNELS values of VALUE_BITS) in, CHANNELS beats out, each value
 // sign-extended to OUT_WIDTH bits, channel 0 first; TLAST on the last value of the frame.
+// The output passes a skid buffer (spikeflow_axis_skid), so m_axis_tready only reaches flip-flops: no ready
+// path runs through this module from the DMA to the head.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -38,21 +40,27 @@ reg                           valid;
 reg [CHW-1:0]                 ch;
 reg [PXW-1:0]                 px;
 
-wire out_fire = valid && m_axis_tready;
+wire                  out_ready;  // the output skid buffer's (a flip-flop)
+wire                  out_last = (ch == CH_LAST) && (px == PX_LAST);
+wire [OUT_WIDTH-1:0]  out_data;
+wire out_fire = valid && out_ready;
 wire pix_done = out_fire && ch == CH_LAST;
 wire [VALUE_BITS-1:0] value = pix[ch*VALUE_BITS +: VALUE_BITS];
 
 assign s_axis_tready = !valid || pix_done;
-assign m_axis_tvalid = valid;
-assign m_axis_tlast  = (ch == CH_LAST) && (px == PX_LAST);
 
 generate
     if (VALUE_BITS < OUT_WIDTH) begin : g_ext
-        assign m_axis_tdata = {{(OUT_WIDTH-VALUE_BITS){value[VALUE_BITS-1]}}, value};
+        assign out_data = {{(OUT_WIDTH-VALUE_BITS){value[VALUE_BITS-1]}}, value};
     end else begin : g_same
-        assign m_axis_tdata = value;
+        assign out_data = value;
     end
 endgenerate
+
+spikeflow_axis_skid #(.DATA_WIDTH(OUT_WIDTH + 1))
+    u_skid (.clk(clk), .rst(rst), .s_axis_tdata({out_last, out_data}), .s_axis_tvalid(valid),
+            .s_axis_tready(out_ready), .m_axis_tdata({m_axis_tlast, m_axis_tdata}), .m_axis_tvalid(m_axis_tvalid),
+            .m_axis_tready(m_axis_tready));
 
 always @(posedge clk) begin
     if (s_axis_tvalid && s_axis_tready) pix <= s_axis_tdata;

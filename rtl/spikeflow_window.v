@@ -91,6 +91,10 @@ spikeflow_axis_skid #(.DATA_WIDTH(PIX_W))
 
 wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : in_data;
 wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
+// advance enables every window register (K*K*PIX_W bits: 2,304 in default's Conv_5) and the line-buffer
+// write. It depends on the consumer's ready in the same cycle, so it cannot be registered; max_fanout makes
+// Vivado replicate its driver so that no copy drives more than 64 loads (Yosys ignores the attribute).
+(* max_fanout = 64 *)
 wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || in_valid);
 
 assign in_ready = !is_pad && (!m_axis_tvalid || m_axis_tready);
@@ -99,21 +103,36 @@ assign in_ready = !is_pad && (!m_axis_tvalid || m_axis_tready);
 wire [KERNEL*PIX_W-1:0] column;
 assign column[(KERNEL-1)*PIX_W +: PIX_W] = in_pix;
 
+// Line buffers: LUT RAM up to LUTRAM_MAX_DEPTH words (the padded row), block RAM beyond, set by ram_style so
+// that Yosys and Vivado place them alike (the resource model, spikeflow/hw/resources.py, follows this rule).
+// The column register feeds the read address, so block RAM reads it synchronously.
+localparam LUTRAM_MAX_DEPTH = 64;
 generate
     if (KERNEL > 1) begin : g_lines
-        reg [(KERNEL-1)*PIX_W-1:0] lines [0:WP-1];  // lines[c][k*PIX_W +: PIX_W] = row (row-1-k), column c
-        wire [(KERNEL-1)*PIX_W-1:0] rd = lines[col];
+        wire [(KERNEL-1)*PIX_W-1:0] rd;  // rd[k*PIX_W +: PIX_W] = row (row-1-k), column col
+        wire [(KERNEL-1)*PIX_W-1:0] wr;
         genvar k;
         for (k = 0; k < KERNEL - 1; k = k + 1) begin : g_col
             assign column[(KERNEL-2-k)*PIX_W +: PIX_W] = rd[k*PIX_W +: PIX_W];
         end
         if (KERNEL > 2) begin : g_shift
-            always @(posedge clk) begin
-                if (advance) lines[col] <= {rd[(KERNEL-2)*PIX_W-1:0], in_pix};
-            end
+            assign wr = {rd[(KERNEL-2)*PIX_W-1:0], in_pix};
         end else begin : g_one
+            assign wr = in_pix;
+        end
+        if (WP <= LUTRAM_MAX_DEPTH) begin : g_lutram
+            (* ram_style = "distributed" *)
+            reg [(KERNEL-1)*PIX_W-1:0] lines [0:WP-1];
+            assign rd = lines[col];
             always @(posedge clk) begin
-                if (advance) lines[col] <= in_pix;
+                if (advance) lines[col] <= wr;
+            end
+        end else begin : g_bram
+            (* ram_style = "block" *)
+            reg [(KERNEL-1)*PIX_W-1:0] lines [0:WP-1];
+            assign rd = lines[col];
+            always @(posedge clk) begin
+                if (advance) lines[col] <= wr;
             end
         end
     end
