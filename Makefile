@@ -10,7 +10,7 @@ BOARD ?= zcu104
 BUILD ?= build/demo
 DRY_RUN ?=
 
-.PHONY: setup tools demo sim hls test test-fast lint bench bitstream clean
+.PHONY: setup tools demo sim hls test test-fast lint bench calibrate bitstream clean
 
 setup: $(STAMP) tools
 
@@ -64,6 +64,12 @@ bench: setup
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
+
+# The analytical resource model's fit: Yosys on single layers at many foldings (bench/calibration_sweep.py,
+# build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json.
+calibrate: setup
+	$(BIN)/python bench/calibration_sweep.py
+	$(BIN)/python bench/calibrate_resources.py --write
 
 # The bitstream of BUILD (default build/demo) for BOARD (pynq-z2, zcu104, u50, u250): Vivado (Zynq) or v++ (Alveo)
 # when on PATH; without it, the scripts, file list and constraints are written and it stops with exit code 2.

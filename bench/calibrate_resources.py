@@ -1,11 +1,13 @@
 """Fit the analytical resource model (spikeflow/hw/resources.py) to the per-layer Yosys figures of estimate steps.
 
-    python bench/calibrate_resources.py [BUILD ...] [--write] [--family xcup]
+    python bench/calibrate_resources.py [BUILD ...] [--write] [--family xcup] [--hold-out NAME,...]
 
 Each BUILD is a build folder with ir/, rtl/folding.json and report/resources.json from the `estimate` step
-(default: every row of `make bench` under build/bench/ synthesised for the family). The LUT and FF coefficients
+(default: every row of `make bench` under build/bench/ and every point of bench/calibration_sweep.py under
+build/calib/, synthesised for the family). --hold-out leaves the named builds out of the fit and marks them
+in the table, to see how the model does on foldings it was not fitted to. The LUT and FF coefficients
 are fitted by non-negative least squares on relative errors (each layer weighs the same, whatever its size);
-conv/head layers and max-pool layers share the fixed costs. It prints, per layer, Yosys against the model for
+conv/head layers and max-pool stages have fixed costs of their own. It prints, per layer, Yosys against the model for
 LUT, FF, BRAM36 and DSP with the error in percent, and with --write stores the coefficients and their provenance
 in spikeflow/hw/resource_model.json, which the fold step reads. --check compares the stored model instead.
 """
@@ -50,8 +52,8 @@ def layer_rows(build: Path) -> list[dict]:
             continue
         if isinstance(layer, FewdIFMaxPool):
             x = pool_features(layer, net.act_bits)
-            lut_x = {"pool": x["lut"], "fixed": 0.25}
-            ff_x = {"pool": x["ff"], "fixed": 0.25}
+            lut_x = {"pool": x["lut"], "pool_lutram": x["lutram"], "pool_fixed": 1.0}
+            ff_x = {"pool": x["ff"], "pool_fixed": 1.0}
         else:
             x = features(layer, folding[layer.name], net.act_bits)
             lut_x = {**{k: x[k] for k in LUT_FEATURES}, "fixed": 1.0}
@@ -76,10 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("builds", nargs="*", type=Path)
     ap.add_argument("--family", default="xcup", help="fit to the runs for this Yosys family (default xcup)")
     ap.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
+    ap.add_argument("--hold-out", default="", help="comma-separated build names to leave out of the fit")
     ap.add_argument("--check", action="store_true",
                     help="no fit: compare the stored model (resource_model.json) with the Yosys figures")
     args = ap.parse_args(argv)
-    builds = args.builds or sorted(p.parent.parent for p in Path("build/bench").glob("*/report/resources.json"))
+    builds = args.builds or sorted(p.parent.parent for pattern in ("build/bench/*/report/resources.json",
+                                                                   "build/calib/*/report/resources.json")
+                                   for p in Path().glob(pattern))
+    held = {name for name in args.hold_out.split(",") if name}
     rows, tool = [], None
     for build in builds:
         report = json.loads((build / "report" / "resources.json").read_text())
@@ -95,23 +101,33 @@ def main(argv: list[str] | None = None) -> int:
         model, note = load_model()
         print(f"stored model: {note}")
     else:
-        coefficients = {**fit(rows, "lut"), **fit(rows, "ff")}
+        fitted = [r for r in rows if r["build"] not in held]
+        coefficients = {**fit(fitted, "lut"), **fit(fitted, "ff")}
         names = {f.name for f in fields(ResourceModel)}
         model = ResourceModel.from_dict({k: v for k, v in coefficients.items() if k in names})
-    print(f"{'build':<22} {'layer':<10} " + " ".join(f"{k + ' yosys':>11} {'model':>8} {'err%':>6}" for k in KEYS))
+    print(f"{'build':<34} {'layer':<10} " + " ".join(f"{k + ' yosys':>11} {'model':>8} {'err%':>6}" for k in KEYS))
     worst = dict.fromkeys(KEYS, 0.0)
+    worst_held = dict.fromkeys(KEYS, 0.0)
     for r in rows:
         est = next(e for e in layer_resources(r["net"], r["folding"], model) if e.layer == r["layer"])
         cells = []
         for k in KEYS:
             y, m = r["yosys"][k], getattr(est, k)
             err = 100.0 * (m - y) / y if y else (0.0 if m == 0 else 100.0)
-            worst[k] = max(worst[k], abs(err))
+            target = worst_held if r["build"] in held else worst
+            target[k] = max(target[k], abs(err))
             cells.append(f"{y:>11,.0f} {m:>8,.0f} {err:>6.1f}")
-        print(f"{r['build']:<22} {r['layer']:<10} " + " ".join(cells))
+        mark = "*" if r["build"] in held else " "
+        print(f"{r['build'][:33]:<33}{mark} {r['layer']:<10} " + " ".join(cells))
     print("largest per-layer error: " + ", ".join(f"{k} {v:.1f}%" for k, v in worst.items()))
+    if held:
+        print("largest per-layer error on the held-out builds (*): "
+              + ", ".join(f"{k} {v:.1f}%" for k, v in worst_held.items()))
     print("coefficients: " + ", ".join(f"{k}={v:.3f}" for k, v in model.as_dict().items()))
     if args.write and not args.check:
+        if held:
+            print("error: --write stores a fit to all builds; drop --hold-out", file=sys.stderr)
+            return 2
         CALIBRATION_FILE.write_text(json.dumps({
             "coefficients": model.as_dict(), "tool": tool, "family": args.family, "layers_fitted": len(rows),
             "builds": sorted({r["build"] for r in rows}), "max_error_percent": worst, "command": command_line(),

@@ -10,13 +10,26 @@ synthesis. It follows the structure of the RTL library (rtl/README.md) and count
   (8-bit weights, wider sums) adds `head_datapath` (LUTs) and `head_tree` (FFs);
 - `acc`: accumulator, bias and threshold bits per PE (adder, compares, parameter ROMs in LUTs);
 - `window`: bits of one window (the window generator's registers and the neuron's slice select);
+- `collect`: the register that gathers a window's output channels, PE at a time (V for the head, spike counts
+  otherwise), and the one-hot input-slice select (SF bits), for FFs;
 - `linebuf`, `fifo`: LUT RAM of the line buffers (K-1 rows of the padded input) and of the output FIFO, in LUTs;
-- block RAM from the geometry of each memory the RTL places there (weights, by the neuron's placement rule);
+- `serial_rom`, `rom_words`: the weight bits of the lanes when the weight ROM is LUT logic of 8 words or more,
+  time-serial and time-parallel layers apart: Yosys registers that ROM's word (see `features`), up to a
+  flip-flop and a LUT per bit;
+- `wide_products`: the product bits again when a product is a function of 5 or 6 inputs (weight ROM address or
+  weight bits, and digit bits), which ABC cannot merge into the adder that follows;
+- block RAM from the geometry of each memory the RTL places there: weights by the neuron's placement rule, line
+  buffers deeper than LUTRAM_MAX_DEPTH (the window generator's ram_style rule), and stream FIFOs where Yosys's
+  memory costs favour block RAM (`fifo_in_lutram`);
 - DSP: one per lane of a pixel layer that the generator gives USE_DSP.
 
-Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost. The coefficients are fitted to the
-per-layer Yosys figures of the estimate step (`bench/calibrate_resources.py`) and stored with their provenance in
-`resource_model.json` next to this file; `calibration_note()` says where they came from.
+A max-pool stage counts its compare bits, its LUT RAM and its register bits (`pool_features`).
+
+Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost (one for conv and head layers, one for
+max-pool stages). The coefficients are fitted by `bench/calibrate_resources.py` to the per-layer Yosys figures
+of the `make bench` rows and of the single-layer sweep `bench/calibration_sweep.py` (`make calibrate` runs
+both), and stored with their provenance in `resource_model.json` next to this file; `calibration_note()` says
+where they came from.
 """
 
 from __future__ import annotations
@@ -37,9 +50,16 @@ RAMB18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384,
 # and 2-bit digits): then a LUT product costs tens of LUTs per lane and one DSP slice replaces it. With fewer words
 # (the default folding of a first layer has one) the weights are constants of the LUT logic, cheaper than a DSP.
 DSP_MIN_WEIGHT_WORDS = 17
-LUTRAM_MAX_DEPTH = 64  # line buffers and FIFOs deeper than this go to block RAM (as Yosys and Vivado map them)
-LUT_FEATURES = ("datapath", "datapath_const", "head_datapath", "acc", "window", "linebuf", "fifo", "select")
-FF_FEATURES = ("tree", "head_tree", "acc", "window", "inputs")
+# Line buffers (window generators, max-pool row buffers) of up to this many words are LUT RAM, deeper ones block
+# RAM: rtl/spikeflow_window.v sets ram_style by the same rule, so Yosys and Vivado place them alike.
+LUTRAM_MAX_DEPTH = 64
+# Stream FIFOs carry no ram_style: synthesis picks the cheaper storage. Yosys's memory_libmap (share/yosys/xilinx
+# lutrams_xcu.txt, brams_xc4v.txt) prices a 64 x 7 (or 32 x 14) LUT RAM unit at 16 and a RAMB18 at 129.
+LUTRAM_UNIT_COST = 16
+RAMB18_COST = 129
+LUT_FEATURES = ("datapath", "datapath_const", "head_datapath", "acc", "window", "linebuf", "fifo", "select",
+                "serial_rom", "rom_words", "wide_products")
+FF_FEATURES = ("tree", "head_tree", "acc", "window", "inputs", "serial_rom", "rom_words", "collect")
 
 
 def fifo_depth(row_positions: int) -> int:
@@ -66,6 +86,13 @@ def lutram_luts(width: int, depth: int) -> int:
     return math.ceil(depth / 64) * math.ceil(width / 7) * 8
 
 
+def fifo_in_lutram(width: int, depth: int) -> bool:
+    """Whether a stream FIFO of width x depth maps to LUT RAM (else block RAM), by Yosys's memory_libmap costs:
+    LUT RAM units (64 x 7, or 32 x 14 when 32 words suffice) against RAMB18s at the best aspect ratio."""
+    units = math.ceil(width / 14) if depth <= 32 else math.ceil(depth / 64) * math.ceil(width / 7)
+    return units * LUTRAM_UNIT_COST <= 2 * bram36(width, depth) * RAMB18_COST
+
+
 def bram36(width: int, depth: int) -> float:
     """RAMB36 equivalents (a RAMB18 counts half) of a width x depth memory in block RAM, at the best aspect
     ratio."""
@@ -86,15 +113,24 @@ class ResourceModel:
     lut_linebuf: float = 1.0
     lut_fifo: float = 1.0
     lut_select: float = 0.5
+    lut_serial_rom: float = 0.0
+    lut_rom_words: float = 0.0
+    lut_wide_products: float = 0.0
     lut_fixed: float = 100.0
     lut_pool: float = 1.0
+    lut_pool_lutram: float = 1.0
+    lut_pool_fixed: float = 25.0
     ff_tree: float = 1.0
     ff_head_tree: float = 0.0
     ff_acc: float = 1.0
     ff_window: float = 1.0
     ff_inputs: float = 1.0
+    ff_serial_rom: float = 0.0
+    ff_rom_words: float = 0.0
+    ff_collect: float = 1.0
     ff_fixed: float = 100.0
     ff_pool: float = 2.0
+    ff_pool_fixed: float = 25.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -188,12 +224,19 @@ def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2)
     tree = f.pe * (a.ndig * tree_bits(f.simd, a.dw, lw)
                    + (tree_bits(a.ndig, lw, layer.acc_bits, a.digit) if a.ndig > 1 else 0))
     sf = n_in // f.simd
-    datapath = (0 if a.dsp else lanes * a.ndig * a.dw) + tree
+    products = 0 if a.dsp else lanes * a.ndig * a.dw
+    datapath = products + tree
     const = sf * (layer.out_channels // f.pe) == 1  # one weight word: the weights are constants of the logic
     line_words = w + 2 * layer.padding
     line_width = (layer.kernel - 1) * c * in_bits
+    # a weight ROM in LUT logic with 8 or more words: Yosys merges the ROM's address register into a read port
+    # and registers (part of) the word instead, up to a flip-flop and a LUT per weight bit of the lanes; in
+    # time-serial layers nearly every bit (`serial_rom`), in time-parallel ones some (`rom_words`)
+    addr_bits = math.ceil(math.log2(sf * (layer.out_channels // f.pe))) if not const else 0
+    rom_logic = not const and not a.dsp and addr_bits + a.digit <= 6 and addr_bits >= 3
+    serial_rom = rom_logic and not f.time_parallel
     return {
-        "products": 0 if a.dsp else lanes * a.ndig * a.dw,
+        "products": products,
         "tree": tree,
         "datapath": 0 if const else datapath,
         "head_datapath": datapath if isinstance(layer, FewdIFHead) else 0,  # 8-bit weights, wide sums
@@ -202,28 +245,37 @@ def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2)
         "acc": f.pe * layer.acc_bits * (1 + thresholds),
         "window": n_in * in_bits,
         "linebuf": lutram_luts(line_width, line_words) if 1 < layer.kernel and line_words <= LUTRAM_MAX_DEPTH else 0,
-        "fifo": lutram_luts(layer.out_channels * out_bits, fifo_depth(ow)) if fifo_depth(ow) <= LUTRAM_MAX_DEPTH
-        else 0,
+        "fifo": lutram_luts(layer.out_channels * out_bits, fifo_depth(ow))
+        if fifo_in_lutram(layer.out_channels * act_bits, fifo_depth(ow)) else 0,
         "select": f.simd * in_bits * (sf - 1),
         "inputs": f.simd * a.xb * 2,
+        "serial_rom": lanes * layer.weight_bits if serial_rom else 0,
+        "rom_words": lanes * layer.weight_bits if rom_logic and not serial_rom else 0,
+        "wide_products": products if products and not const and addr_bits + a.digit >= 5 else 0,
+        "collect": (layer.out_channels - f.pe) * (layer.acc_bits if isinstance(layer, FewdIFHead) else act_bits)
+        + (sf if sf > 1 else 0),
     }
 
 
 def pool_features(layer: FewdIFMaxPool, act_bits: int) -> dict[str, float]:
-    """A max-pool stage's features: LUT RAM of its row buffer and output FIFO plus its compare bits (`lut`), its
-    register bits (`ff`), and the block RAM of a FIFO deeper than LUTRAM_MAX_DEPTH (`bram36`)."""
+    """A max-pool stage's features: its compare bits (`lut`), the LUTs of its row buffer and output FIFO in LUT
+    RAM (`lutram`), its register bits (`ff`), and the block RAM (`bram36`) of a row buffer deeper than
+    LUTRAM_MAX_DEPTH and of a FIFO that synthesis puts in block RAM (fifo_in_lutram)."""
     c, _, w = layer.in_shape
     _, _, ow = layer.out_shape
     bits = c * act_bits
     depth = fifo_depth(ow)
-    lutram = lutram_luts(bits, w) + (lutram_luts(bits, depth) if depth <= LUTRAM_MAX_DEPTH else 0)
-    return {"lut": lutram + bits, "ff": bits, "bram36": bram36(bits, depth) if depth > LUTRAM_MAX_DEPTH else 0.0}
+    row_lutram = w <= LUTRAM_MAX_DEPTH
+    fifo_lutram = fifo_in_lutram(bits, depth)
+    lutram = (lutram_luts(bits, w) if row_lutram else 0) + (lutram_luts(bits, depth) if fifo_lutram else 0)
+    memory = (0.0 if row_lutram else bram36(bits, w)) + (0.0 if fifo_lutram else bram36(bits, depth))
+    return {"lut": bits, "lutram": lutram, "ff": bits, "bram36": memory}
 
 
 def layer_memory(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2) -> float:
     """RAMB36 equivalents of a layer: the weight ROM when the neuron's placement rule puts it in block RAM
-    (more address bits than its product LUTs absorb), bias and thresholds beyond 64 words, and the line buffers
-    and output FIFO when deeper than LUTRAM_MAX_DEPTH."""
+    (more address bits than its product LUTs absorb), bias and thresholds beyond 64 words, the line buffers
+    when deeper than LUTRAM_MAX_DEPTH, and the output FIFO when synthesis puts it in block RAM."""
     a = Arithmetic.of(layer, f)
     nf, sf = layer.out_channels // f.pe, window_elems(layer) // f.simd
     addr_bits = math.ceil(math.log2(nf * sf)) if nf * sf > 1 else 0
@@ -240,7 +292,7 @@ def layer_memory(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int 
     line_words = w + 2 * layer.padding
     if layer.kernel > 1 and line_words > LUTRAM_MAX_DEPTH:
         memory += bram36((layer.kernel - 1) * c * in_bits, line_words)
-    if isinstance(layer, FewdIFConv) and fifo_depth(ow) > LUTRAM_MAX_DEPTH:
+    if isinstance(layer, FewdIFConv) and not fifo_in_lutram(layer.out_channels * act_bits, fifo_depth(ow)):
         memory += bram36(layer.out_channels * act_bits, fifo_depth(ow))
     return memory
 
@@ -253,8 +305,9 @@ def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel =
         c, _, w = layer.in_shape
         if isinstance(layer, FewdIFMaxPool):
             x = pool_features(layer, net.act_bits)
-            rows.append(LayerResources(layer.name, 0, LUT=model.lut_pool * x["lut"] + model.lut_fixed / 4,
-                                       FF=model.ff_pool * x["ff"] + model.ff_fixed / 4, BRAM36=x["bram36"]))
+            lut = model.lut_pool * x["lut"] + model.lut_pool_lutram * x["lutram"] + model.lut_pool_fixed
+            rows.append(LayerResources(layer.name, 0, LUT=lut, FF=model.ff_pool * x["ff"] + model.ff_pool_fixed,
+                                       BRAM36=x["bram36"]))
             continue
         f = folding[layer.name]
         x = features(layer, f, net.act_bits)

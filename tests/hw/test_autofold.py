@@ -7,7 +7,16 @@ from spikeflow.hw.autofold import fold_to_target
 from spikeflow.hw.boards import Board, Capacity
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import LayerFolding, window_elems
-from spikeflow.hw.resources import bram36, layer_memory, layer_resources, total
+from spikeflow.hw.resources import (
+    LUTRAM_MAX_DEPTH,
+    bram36,
+    features,
+    fifo_in_lutram,
+    layer_memory,
+    layer_resources,
+    pool_features,
+    total,
+)
 from spikeflow.ir.random import random_network
 
 
@@ -67,3 +76,29 @@ def test_memory_placement_follows_the_rtl_rule() -> None:
     folded = LayerFolding(1, 1, True)
     assert layer_memory(conv1, folded) == bram36(conv1.weight_bits, conv1.out_channels * window_elems(conv1))
     assert layer_memory(conv1, folded) > 0
+
+
+def test_fifo_storage_follows_yosys_costs() -> None:
+    # measured with Yosys 0.23 (xcup) on the bench rows' stream FIFOs
+    assert fifo_in_lutram(24, 128)       # tiny Conv_0's FIFO: LUT RAM
+    assert not fifo_in_lutram(16, 512)   # default Conv_0's: one RAMB18
+    assert fifo_in_lutram(512, 16)       # a wide, shallow FIFO: LUT RAM (RAM32M16)
+
+
+def test_pool_row_buffer_placement_follows_the_window_rule() -> None:
+    net = _tiny_like()  # 64 x 64 input: the first pool's row buffer is 64 words (LUT RAM)
+    pool0 = net.layers[1]
+    assert pool0.in_shape[2] == LUTRAM_MAX_DEPTH and pool_features(pool0, net.act_bits)["lutram"] > 0
+    big = random_network(np.random.default_rng(3), input_shape=(3, 256, 256), channels=(8, 16),
+                         pool_after=(True, False), head_channels=27, name="big")
+    x = pool_features(big.layers[1], big.act_bits)  # 256-word row buffer: block RAM
+    assert x["bram36"] >= bram36(8 * big.act_bits, 256) > 0
+
+
+def test_serial_layers_with_rom_logic_count_the_registered_words() -> None:
+    net = _tiny_like()
+    conv1 = net.layers[2]  # 12 x 9 = 108 inputs, 24 channels
+    serial = features(conv1, LayerFolding(2, 108, False), net.act_bits)  # 12 words: ROM in LUTs
+    parallel = features(conv1, LayerFolding(2, 108, True), net.act_bits)
+    assert serial["serial_rom"] == 2 * 108 * conv1.weight_bits and parallel["serial_rom"] == 0
+    assert features(conv1, LayerFolding(1, 1, False), net.act_bits)["serial_rom"] == 0  # block RAM

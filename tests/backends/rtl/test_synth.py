@@ -8,7 +8,14 @@ import shutil
 
 import pytest
 
-from spikeflow.backends.rtl.synth import logic_levels, parse_stat, resources, synth_instance
+from spikeflow.backends.rtl.synth import (
+    instance_key,
+    logic_levels,
+    module_sources,
+    parse_stat,
+    resources,
+    synth_instance,
+)
 from spikeflow.errors import SpikeflowError
 from spikeflow.hw.sources import hardware_folder
 
@@ -65,11 +72,51 @@ def test_logic_levels_count_a_carry_chain_once() -> None:
     assert logic_levels({"modules": {"m": {"cells": cells}}}, "m") == (4, 3, 1)
 
 
-def test_synthesis_of_one_instance_is_cached(tmp_path) -> None:
+def _need_yosys() -> None:
     if shutil.which("yosys") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but yosys is not installed ('make setup' installs it)")
         pytest.skip("yosys not installed")
+
+
+def _lib(tmp_path, *names: str):
+    rtl = tmp_path / "rtl"
+    (rtl / "lib").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(hardware_folder("rtl") / name, rtl / "lib")
+    return rtl
+
+
+def test_cache_key_covers_only_the_modules_an_instance_uses(tmp_path) -> None:
+    rtl = _lib(tmp_path, "spikeflow_axis_fifo.v", "spikeflow_axis_skid.v", "spikeflow_window.v",
+               "spikeflow_maxpool.v")
+    assert [p.name for p in module_sources(rtl, "spikeflow_maxpool")] == [
+        "spikeflow_axis_skid.v", "spikeflow_maxpool.v", "spikeflow_window.v"]
+    fifo = {"module": "spikeflow_axis_fifo", "instance": "u_fifo", "layer": "x", "parameters": {"DEPTH": 16}}
+    pool = {"module": "spikeflow_maxpool", "instance": "u_pool", "layer": "x", "parameters": {"IN_W": 8}}
+    before = [instance_key(rtl, inst, "xcup", "yosys test") for inst in (fifo, pool)]
+    window = rtl / "lib" / "spikeflow_window.v"
+    window.write_text(window.read_text() + "\n// edited\n")
+    after = [instance_key(rtl, inst, "xcup", "yosys test") for inst in (fifo, pool)]
+    assert after[0] == before[0] and after[1] != before[1]  # a window edit re-synthesises the pool, not the FIFO
+    with pytest.raises(SpikeflowError, match="not defined"):
+        module_sources(rtl, "spikeflow_neuron")
+
+
+@pytest.mark.parametrize("in_w,bram", [(62, False), (64, True)])
+def test_window_line_buffers_follow_the_placement_rule(tmp_path, in_w, bram) -> None:
+    # up to LUTRAM_MAX_DEPTH (64) padded words in LUT RAM, beyond in block RAM (ram_style), as the model assumes
+    _need_yosys()
+    rtl = _lib(tmp_path, "spikeflow_axis_skid.v", "spikeflow_window.v")
+    inst = {"module": "spikeflow_window", "instance": "u_win", "layer": "x",
+            "parameters": {"PIX_W": 24, "IN_H": 4, "IN_W": in_w, "KERNEL": 3, "STRIDE": 1, "PADDING": 1}}
+    result, _ = synth_instance(rtl, inst, "xcup", cache=tmp_path / "cache")
+    assert (result.BRAM36 > 0) == bram
+    assert any(cell.startswith("RAM64") or cell.startswith("RAM32") for cell in result.cells) != bram
+
+
+def test_synthesis_of_one_instance_is_cached(tmp_path) -> None:
+    _need_yosys()
     rtl = tmp_path / "rtl"
     (rtl / "lib").mkdir(parents=True)
     shutil.copy(hardware_folder("rtl") / "spikeflow_axis_fifo.v", rtl / "lib")
