@@ -17,7 +17,7 @@
 //
 // Arithmetic at natural width. An input x (after clamping, XB bits) is split into NDIG digits of D bits,
 // D = 6 - WEIGHT_BITS (at least 1, at most XB): the product of a weight with one digit is a function of
-// WEIGHT_BITS + D <= 6 bits, one LUT level (a truth table), DW = WEIGHT_BITS + D bits wide. For each PE
+// WEIGHT_BITS + D <= 6 bits, one LUT level (bit-sliced logic), DW = WEIGHT_BITS + D bits wide. For each PE
 // lane and digit a balanced registered adder tree (spikeflow_adder_tree: one carry chain per stage, widths
 // growing one bit per level) sums the SIMD digit products; when NDIG > 1 a second tree combines the NDIG
 // digit sums weighted 2^(k*D). Spikes with 4-bit weights: one 6-input product per element. 8-bit pixels: four
@@ -120,24 +120,6 @@ localparam IN_FLIGHT = (SP + CPW + 3 + CPW - 1) / CPW + 1;
 localparam OUT_DEPTH = IN_FLIGHT <= 2 ? 2 : (1 << $clog2(IN_FLIGHT));
 localparam OCW = $clog2(OUT_DEPTH) + 1;             // credit counter width (0..OUT_DEPTH)
 localparam [OCW-1:0] OUT_DEPTH_V = OUT_DEPTH[OCW-1:0];
-
-// W * digit as truth tables: bit j of the product of offset-binary weight u and digit d is bit {u, d} of
-// PROD_TABLE[j*PT_N +: PT_N]. A WEIGHT_BITS + D <= 6 input function, so synthesis maps each product bit to
-// one LUT (no carry chain), and a simulator evaluates it as one constant bit select.
-localparam PT_N = 1 << (WEIGHT_BITS + D);
-function [DW*PT_N-1:0] product_table(input integer unused);
-    integer a, b, j, p;
-    begin
-        product_table = 0;
-        for (a = 0; a < (1 << WEIGHT_BITS); a = a + 1) begin
-            for (b = 0; b < (1 << D); b = b + 1) begin
-                p = (a - (1 << (WEIGHT_BITS - 1))) * b;  // two's complement; its low DW bits are the product
-                for (j = 0; j < DW; j = j + 1) product_table[j*PT_N + a*(1 << D) + b] = p[j];
-            end
-        end
-    end
-endfunction
-localparam [DW*PT_N-1:0] PROD_TABLE = product_table(0);
 
 initial begin
     if (N_IN < 1 || OUT_CH < 1) $error("spikeflow_neuron: N_IN and OUT_CH must be >= 1");
@@ -307,20 +289,38 @@ generate
                     assign prod[ge*DW +: DW] = p;
                 end
             end else if (D > 1) begin : g_tab
-                // W * digit from the truth tables: one LUT (WEIGHT_BITS + D <= 6 inputs) per product bit.
-                // Written as a loop, not one generate scope per term, to keep simulators' models small.
+                // W * digit, bit-sliced: plane j holds bit j of all SIMD terms, so each operation below is one
+                // SIMD-wide bitwise operation. sum_k digit[k] * (W << k) is added by ripple-carry adders written
+                // as logic, not `+` (no carry chain is inferred); every product bit is a function of the
+                // WEIGHT_BITS + D <= 6 input bits, which LUT mapping makes one LUT. Yosys builds a few cells per
+                // plane, where a per-bit lookup in a constant truth table became a 64-wide shifter per product
+                // bit before constant folding (five times the synthesis time, the same LUTs).
+                reg [DW*SIMD-1:0] ev;   // the signed weights sign-extended to DW bits, by plane
+                reg [D*SIMD-1:0]  dv;   // the digits, by plane
+                reg [DW*SIMD-1:0] acc;  // the product so far, by plane
+                reg [SIMD-1:0]    pp, hs, cy, cn;
                 reg [SIMD*DW-1:0] p;
-                reg [WEIGHT_BITS+D-1:0] idx;
-                reg [PT_N-1:0] tb;
-                integer e, b;
+                integer e, j, m;
                 always @* begin
                     for (e = 0; e < SIMD; e = e + 1) begin
-                        idx = {w2[(gp*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS], xdig[(e*NDIG + gd)*D +: D]};
-                        for (b = 0; b < DW; b = b + 1) begin
-                            tb = PROD_TABLE[b*PT_N +: PT_N];  // a constant: b is a loop index
-                            p[e*DW + b] = tb[idx];
+                        for (j = 0; j < DW; j = j + 1)  // offset binary: the sign bit inverted
+                            ev[j*SIMD + e] = w2[(gp*SIMD + e)*WEIGHT_BITS + (j < WEIGHT_BITS ? j : WEIGHT_BITS - 1)]
+                                             ^ (j >= WEIGHT_BITS - 1);
+                        for (m = 0; m < D; m = m + 1) dv[m*SIMD + e] = xdig[(e*NDIG + gd)*D + m];
+                    end
+                    for (j = 0; j < DW; j = j + 1) acc[j*SIMD +: SIMD] = ev[j*SIMD +: SIMD] & dv[0 +: SIMD];
+                    for (m = 1; m < D; m = m + 1) begin
+                        cy = {SIMD{1'b0}};
+                        for (j = m; j < DW; j = j + 1) begin
+                            pp = ev[(j-m)*SIMD +: SIMD] & dv[m*SIMD +: SIMD];
+                            hs = acc[j*SIMD +: SIMD] ^ pp;
+                            cn = (acc[j*SIMD +: SIMD] & pp) | (cy & hs);
+                            acc[j*SIMD +: SIMD] = hs ^ cy;
+                            cy = cn;
                         end
                     end
+                    for (e = 0; e < SIMD; e = e + 1)
+                        for (j = 0; j < DW; j = j + 1) p[e*DW + j] = acc[j*SIMD + e];
                 end
                 assign prod = p;
             end else begin : g_and

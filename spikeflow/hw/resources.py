@@ -3,7 +3,7 @@
 It sits next to the cycle model (spikeflow.hw.cycles) and lets the fold step compare foldings without running
 synthesis. It follows the structure of the RTL library (rtl/README.md) and counts, per conv/head layer:
 
-- `datapath`: bits of the lanes' digit products (one LUT each: a WEIGHT_BITS + D <= 6 input truth table) plus
+- `datapath`: bits of the lanes' digit products (one LUT each: a function of WEIGHT_BITS + D <= 6 input bits) plus
   `tree`, the bits of the registered adder-tree nodes (a carry-chain adder bit and its register each), for LUTs;
   `tree` alone for FFs; `datapath_const` instead when the layer has one weight word (a folding with PE and SIMD at
   their maximum): its weights are constants, and synthesis folds them into the products and trees; the head's
