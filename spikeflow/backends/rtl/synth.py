@@ -235,7 +235,7 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
             result = SynthResult(**doc)
             result.max_logic_levels, result.lut_levels, result.carry_levels = logic_levels(
                 json.loads((work / "netlist.json").read_text()), inst["module"])
-            hit.write_text(json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
+            _write_atomic(hit, json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
             return result, True
     work.mkdir(parents=True, exist_ok=True)
     sources = [str(p) for p in module_sources(rtl_dir, inst["module"])]
@@ -256,8 +256,15 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
                          carry_levels=carry_levels, cells=cells,
                          seconds=round(seconds, 1))
     cache.mkdir(parents=True, exist_ok=True)
-    hit.write_text(json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
+    _write_atomic(hit, json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
     return result, False
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write by rename, so that another build sharing the cache never reads a half-written entry."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def synth_jobs() -> int:
@@ -270,17 +277,26 @@ def synth_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def synth_work(inst: dict[str, Any]) -> int:
+    """A rough size of an instance's synthesis job, to start the largest first (so that the last job to finish
+    is a short one): a neuron unit's multiply-accumulate lanes times its window, else 0."""
+    params = inst["parameters"]
+    if "PE" not in params or "SIMD" not in params:
+        return 0
+    return int(params["PE"]) * int(params["SIMD"]) * int(params.get("IN_BITS", 1)) + int(params.get("N_IN", 0))
 
 
 def synth_instances(rtl_dir: str | Path, instances: list[dict[str, Any]], family: str, jobs: int = 1,
                     cache: Path | None = None) -> list[tuple[SynthResult, bool]]:
     """`synth_instance` for each instance, `jobs` at a time; instances with the same cache key are synthesised
-    once (the others are reported as cached). Results in the order of `instances`."""
+    once (the others are reported as cached), the largest first (synth_work). Results in the order of
+    `instances`."""
     rtl_dir = Path(rtl_dir).resolve()
     version = yosys_version()
     keys = [instance_key(rtl_dir, inst, family, version) for inst in instances]
     first = {key: i for i, key in reversed(list(enumerate(keys)))}
+    order = sorted(first, key=lambda key: -synth_work(instances[first[key]]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {key: pool.submit(synth_instance, rtl_dir, instances[i], family, cache) for key, i in first.items()}
+        futures = {key: pool.submit(synth_instance, rtl_dir, instances[first[key]], family, cache) for key in order}
         done = {key: f.result() for key, f in futures.items()}
     return [done[key] if first[key] == i else (done[key][0], True) for i, key in enumerate(keys)]

@@ -15,6 +15,7 @@ from spikeflow.backends.rtl.synth import (
     parse_stat,
     resources,
     synth_instance,
+    synth_work,
 )
 from spikeflow.errors import SpikeflowError
 from spikeflow.hw.sources import hardware_folder
@@ -37,6 +38,13 @@ STAT = """
      RAMB36E2                        1
 
 """
+
+
+def test_largest_instances_are_synthesised_first() -> None:
+    fifo = {"module": "spikeflow_axis_fifo", "parameters": {"DATA_WIDTH": 8, "DEPTH": 2}}
+    small = {"module": "spikeflow_neuron", "parameters": {"N_IN": 9, "IN_BITS": 2, "PE": 1, "SIMD": 9}}
+    big = {"module": "spikeflow_neuron", "parameters": {"N_IN": 72, "IN_BITS": 2, "PE": 4, "SIMD": 72}}
+    assert synth_work(big) > synth_work(small) > synth_work(fifo) == 0
 
 
 def test_parse_stat_and_resources() -> None:
