@@ -16,7 +16,7 @@ import jinja2
 import numpy as np
 
 from spikeflow.backends.rtl.generator import RtlBuild
-from spikeflow.backends.rtl.tools import verilator_env
+from spikeflow.backends.rtl.tools import VERILATOR_LAYOUT, verilator_env
 from spikeflow.errors import DeviceTimeoutError, SpikeflowError
 from spikeflow.hw.cycles import limits_from_estimate
 from spikeflow.hw.sources import hardware_folder
@@ -61,7 +61,7 @@ class RtlSim:
         if self.exe.is_file() and all(self.exe.stat().st_mtime > s.stat().st_mtime for s in sources):
             return self.exe
         cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-               "--noassert", "-Wno-fatal", "--output-split", "0", "-j", str(self.jobs),
+               "--noassert", "-Wno-fatal", *VERILATOR_LAYOUT, "-j", str(self.jobs),
                "--top-module", self.build.top, "-Mdir", str(self.obj_dir), "-o", self.exe.name,
                "-CFLAGS", "-O3", *[str(s) for s in self.build.sources], str(self.harness)]
         proc = subprocess.run(cmd, env=verilator_env(), capture_output=True, text=True)

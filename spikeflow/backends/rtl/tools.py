@@ -8,6 +8,12 @@ from pathlib import Path
 
 from spikeflow.errors import ToolMissingError
 
+# How Verilator lays out its C++: one file (the compiler's per-file overhead dominates otherwise), but functions cut
+# at about 1,000 statements. A large network's evaluation is otherwise one function of ~100k lines, which the C++
+# compiler optimises in superlinear time: the tiny-like harness took 308 s to build, and 64 s with the functions
+# cut, at the same simulation speed (bench/rtlsim_speed.py).
+VERILATOR_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000")
+
 
 def find_verilator() -> Path:
     """Path of the `verilator` executable: from the `verilator` Python package, else from PATH.
