@@ -1,18 +1,22 @@
 """The folding benchmark: measured cycles, FPS and Yosys resources of the default and tiny detectors folded for
 their targets, written to build/bench/summary.json (keys in REPORTS.md) and printed as one table.
 
-    python bench/fold_bench.py [--frames 3] [--rows default-zcu104-1600,...]
+    python bench/fold_bench.py [--frames 3] [--rows default-zcu104-1600,...] [--parallel 2]
 
 Rows: default on ZCU104 at 200 MHz for 1,600 and 3,000 FPS; default on PYNQ-Z2 at 100 MHz, the best FPS that fits;
 tiny on ZCU104 at its default folding. Each row is a build folder under build/bench/ that runs the flow's steps
-fold, rtl, estimate, rtlsim and report on the model's IR (exported and converted once per model).
+fold, rtl, estimate, rtlsim and report on the model's IR (exported and converted once per model). Rows are
+built --parallel at a time (default: one per core), each in its own process with its Yosys jobs sharing the
+cores and its log in build/bench/<row>.log; the heaviest rows come first in ROWS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -39,10 +43,10 @@ class Row:
     target_fps: float | None  # None: the default folding (one input pixel per cycle)
 
 
-ROWS = (
-    Row("default-zcu104-3000", "default", "model/default.pt", Board.ZCU104, 200.0, 3000.0),
-    Row("default-pynq-z2-best", "default", "model/default.pt", Board.PYNQ_Z2, 100.0, 1e9),
+ROWS = (  # heaviest synthesis first: rows run in this order, --parallel at a time
     Row("tiny-zcu104-default", "tiny", "model/tiny.pt", Board.ZCU104, 200.0, None),
+    Row("default-pynq-z2-best", "default", "model/default.pt", Board.PYNQ_Z2, 100.0, 1e9),
+    Row("default-zcu104-3000", "default", "model/default.pt", Board.ZCU104, 200.0, 3000.0),
     Row("default-zcu104-1600", "default", "model/default.pt", Board.ZCU104, 200.0, 1600.0),
 )
 
@@ -127,21 +131,70 @@ def _finn_cell(finn: dict) -> str:
                    if "with_workaround" in finn else "")
 
 
+def build_rows_parallel(rows: list[Row], frames: int, parallel: int) -> list[str]:
+    """Build `rows` in child processes (this script with --rows NAME --parallel 1 --no-summary), `parallel` at a
+    time, the cores shared among their Yosys jobs; returns the names of the rows that failed."""
+    for model, checkpoint in dict.fromkeys((r.model, r.checkpoint) for r in rows):
+        model_build(model, checkpoint, frames)  # once, before the rows copy it
+    env = {**os.environ, "SPIKEFLOW_SYNTH_JOBS": str(max(1, (os.cpu_count() or 1) // parallel))}
+    todo, running, failed = list(rows), {}, []
+    while todo or running:
+        while todo and len(running) < parallel:
+            row = todo.pop(0)
+            log = BENCH / f"{row.name}.log"
+            cmd = [sys.executable, __file__, "--rows", row.name, "--frames", str(frames), "--parallel", "1",
+                   "--no-summary"]
+            with log.open("w") as out:
+                running[row.name] = (subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env),
+                                     time.time(), log)
+            print(f"== bench row {row.name}: started (log {log})", flush=True)
+        time.sleep(2)
+        for name, (proc, t0, log) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            del running[name]
+            if proc.returncode == 0:
+                print(f"== bench row {name}: done in {time.time() - t0:,.0f} s", flush=True)
+            else:
+                failed.append(name)
+                tail = "\n".join(log.read_text().splitlines()[-15:])
+                print(f"== bench row {name}: FAILED (exit {proc.returncode}), end of {log}:\n{tail}", flush=True)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=3, help="frames back to back in the harness (>= 3)")
     ap.add_argument("--rows", help="comma-separated row names (default: all)")
+    ap.add_argument("--parallel", type=int, default=os.cpu_count() or 1,
+                    help="rows built at a time, each in its own process (default: one per core)")
     ap.add_argument("--summarize", action="store_true",
                     help="build nothing: summarise the rows' existing reports (after a run was interrupted)")
+    ap.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)  # a child of --parallel
     args = ap.parse_args(argv)
     if args.frames < 3:
         ap.error("--frames must be at least 3: the steady state is measured over frames 1..N-1")
+    if args.parallel < 1:
+        ap.error("--parallel must be at least 1")
     wanted = set(args.rows.split(",")) if args.rows else {r.name for r in ROWS}
+    unknown = wanted - {r.name for r in ROWS}
+    if unknown:
+        ap.error(f"unknown row(s) {', '.join(sorted(unknown))}; rows: {', '.join(r.name for r in ROWS)}")
+    selected = [row for row in ROWS if row.name in wanted]
     rows, started = [], time.time()
-    for row in ROWS:
-        if row.name in wanted:
+    BENCH.mkdir(parents=True, exist_ok=True)
+    if not args.summarize and args.parallel > 1 and len(selected) > 1:
+        failed = build_rows_parallel(selected, args.frames, min(args.parallel, len(selected)))
+        if failed:
+            print(f"bench rows failed: {', '.join(failed)}", file=sys.stderr)
+            return 1
+        rows = [run_row(row, args.frames, summarize=True) for row in selected]
+    else:
+        for row in selected:
             print(f"== bench row {row.name}", flush=True)
             rows.append(run_row(row, args.frames, args.summarize))
+    if args.no_summary:
+        return 0
     (BENCH / "summary.json").write_text(json.dumps({"rows": rows, "seconds": round(time.time() - started, 1),
                                                     "command": command_line()}, indent=2) + "\n")
     head = f"{'row':<22} {'cycles':>8} {'est':>8} {'FPS':>7} {'lat us':>7} {'mism':>4} {'LUT':>8} {'FF':>8} " \
