@@ -389,12 +389,24 @@ generate
         // SP+1: fire
         wire [ACC_BITS-1:0] a = acc[gp*ACC_BITS +: ACC_BITS];
         if (FIRE) begin : g_fire
+            // the count of thresholds passed: the compare bits added by half adders written as logic, so
+            // that the count is LUTs after the compares' carry chains (with THRESHOLDS = 3, one LUT per count
+            // bit), not a chain of carry-chain increments
+            reg [THRESHOLDS-1:0] passed;
             reg [OB-1:0] cnt;
-            integer j;
+            reg c, s;
+            integer j, n;
             always @* begin
+                for (j = 0; j < THRESHOLDS; j = j + 1)
+                    passed[j] = $signed(a) >= $signed(thr[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS]);
                 cnt = {OB{1'b0}};
                 for (j = 0; j < THRESHOLDS; j = j + 1) begin
-                    if ($signed(a) >= $signed(thr[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS])) cnt = cnt + 1'b1;
+                    c = passed[j];
+                    for (n = 0; n < OB; n = n + 1) begin
+                        s = cnt[n] ^ c;
+                        c = cnt[n] & c;
+                        cnt[n] = s;
+                    end
                 end
             end
             assign group[gp*OB +: OB] = cnt;

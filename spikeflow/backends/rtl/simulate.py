@@ -18,7 +18,7 @@ import numpy as np
 
 from spikeflow.backends.rtl.generator import RtlBuild, generate_rtl
 from spikeflow.backends.rtl.rtlsim import RtlSim
-from spikeflow.backends.rtl.tools import VERILATOR_LAYOUT, find_verilator, use_verilator
+from spikeflow.backends.rtl.tools import find_verilator, use_verilator
 from spikeflow.errors import SpikeflowError, ToolMissingError
 from spikeflow.golden.ops import check_frames
 from spikeflow.hw.cycles import cycle_limits
@@ -82,7 +82,7 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
     fout.unlink(missing_ok=True)
     runner = get_runner("verilator")
     runner.build(sources=[str(s) for s in build.sources], hdl_toplevel=build.top, build_dir=sim_dir,
-                 build_args=["-j", "2", *VERILATOR_LAYOUT, build.mem_dir_define()],
+                 build_args=["-j", "2", "--output-split", "0", build.mem_dir_define()],
                  timescale=("1ns", "1ps"), log_file=sim_dir / "build.log")
     env = {
         "PYTHONPATH": os.pathsep.join([str(sim), str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]),

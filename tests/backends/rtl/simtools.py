@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spikeflow.backends.rtl.tools import VERILATOR_LAYOUT, use_verilator
+from spikeflow.backends.rtl.tools import use_verilator
 from spikeflow.errors import ToolMissingError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -38,7 +38,7 @@ def run_cocotb(sources: Sequence[Path], toplevel: str, test_module: str, build_d
     runner = _cached_runner()
     build_dir = Path(build_dir)
     runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters or {}),
-                 build_dir=build_dir, always=True, build_args=["-j", "2", *VERILATOR_LAYOUT, *build_args],
+                 build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0", *build_args],
                  timescale=("1ns", "1ps"))
     _store_runtime(build_dir)
     env = {"PYTHONPATH": os.pathsep.join([str(SIM_DIR), str(REPO), os.environ.get("PYTHONPATH", "")])}
