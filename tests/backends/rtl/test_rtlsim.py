@@ -47,6 +47,19 @@ def test_simulate_frames_relocated(tmp_path):
     assert sim.last_cycles > 0 and sim.last_seconds > 0
 
 
+def test_same_rtl_in_another_folder_shares_the_harness_build(tmp_path, monkeypatch):
+    require_verilator()
+    monkeypatch.setenv("SPIKEFLOW_CACHE", str(tmp_path / "cache"))
+    net = _small()
+    frames = np.random.default_rng(3).integers(0, 256, size=(3, 3, 12, 10), dtype=np.uint8)
+    v_a, _, a = simulate_frames(net, frames, tmp_path / "a" / "rtl")
+    assert (a.out_dir / "harness" / "Vspikeflow_top.mk").is_file()  # built by Verilator
+    assert len(list((tmp_path / "cache" / "harness").glob("*/spikeflow_harness"))) == 1
+    v_b, _, b = simulate_frames(net, frames, tmp_path / "b" / "rtl")
+    assert not (b.out_dir / "harness" / "Vspikeflow_top.mk").exists()  # taken from the cache
+    assert np.array_equal(v_a, run_counts(net, frames)) and np.array_equal(v_b, v_a)
+
+
 @pytest.mark.slow
 def test_run_cocotb_network(tmp_path):
     require_verilator()
