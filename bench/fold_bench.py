@@ -126,6 +126,8 @@ def _finn_cell(finn: dict) -> str:
 
     if "error" not in finn:
         return figures(finn)
+    if not finn.get("failed_step"):
+        return str(finn["error"])[:60]  # no FINN run for this row
     cell = f"fails in {finn.get('failed_step')}: {str(finn['error'])[:50]}"
     return cell + (f"; with a bias-reshape workaround {figures(finn['with_workaround'])}"
                    if "with_workaround" in finn else "")

@@ -1,6 +1,9 @@
 import json
 
-from spikeflow.baseline.speedup import run_speedup
+import torch
+
+from spikeflow.baseline import speedup
+from spikeflow.baseline.speedup import run_speedup, seconds_per_frame
 from spikeflow.data.synthetic import NAMES
 from spikeflow.frontend.checkpoint import save_checkpoint
 from tests.factories import randomized_detector, small_config
@@ -20,3 +23,14 @@ def test_speedup_smoke(tmp_path) -> None:
     assert doc["rate_coded"]["timesteps"] in (8, 16)
     assert doc["frames"] == 6 and doc["batch_size"] == 4
     assert result["ratio"] > 0
+
+
+def test_warm_up_on_a_full_batch_only_when_it_is_short(monkeypatch) -> None:
+    batches = [torch.zeros(4, 1), torch.zeros(4, 1)]
+    sizes: list[int] = []
+    seconds_per_frame(lambda b: sizes.append(len(b)), batches, torch.device("cpu"), min_seconds=0.0)
+    assert sizes == [1, 4, 4, 4]  # one frame, the first batch, then one timed pass over both batches
+    sizes.clear()
+    monkeypatch.setattr(speedup, "WARMUP_LIMIT_S", 0.0)  # every batch counts as slow
+    seconds_per_frame(lambda b: sizes.append(len(b)), batches, torch.device("cpu"), min_seconds=0.0)
+    assert sizes == [1, 4, 4]
