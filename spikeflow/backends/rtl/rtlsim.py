@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +19,7 @@ import jinja2
 import numpy as np
 
 from spikeflow.backends.rtl.generator import RtlBuild
-from spikeflow.backends.rtl.tools import HARNESS_LAYOUT, cache_root, verilator_env
+from spikeflow.backends.rtl.tools import HARNESS_LAYOUT, cache_root, replace_atomically, verilator_env
 from spikeflow.errors import DeviceTimeoutError, SpikeflowError
 from spikeflow.hw.cycles import limits_from_estimate
 from spikeflow.hw.sources import hardware_folder
@@ -92,9 +91,7 @@ class RtlSim:
         if proc.returncode != 0:
             raise SpikeflowError(f"verilator harness build failed in {self.obj_dir}:\n{proc.stderr[-4000:]}")
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-        shutil.copy2(self.exe, tmp)
-        os.replace(tmp, cached)
+        replace_atomically(cached, lambda tmp: shutil.copy2(self.exe, tmp))
         return self.exe
 
     def run(self, frames: np.ndarray, max_cycles: int | None = None,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spikeflow.backends.rtl.tools import cache_root
+from spikeflow.backends.rtl.tools import cache_root, replace_atomically
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
 SCRIPT_VERSION = 3  # bump when the synthesis script or the counting rules change (invalidates the cache)
@@ -236,7 +236,7 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
             result = SynthResult(**doc)
             result.max_logic_levels, result.lut_levels, result.carry_levels = logic_levels(
                 json.loads((work / "netlist.json").read_text()), inst["module"])
-            _write_atomic(hit, json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
+            _store(hit, result)
             return result, True
     work.mkdir(parents=True, exist_ok=True)
     sources = [str(p) for p in module_sources(rtl_dir, inst["module"])]
@@ -257,15 +257,13 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
                          carry_levels=carry_levels, cells=cells,
                          seconds=round(seconds, 1))
     cache.mkdir(parents=True, exist_ok=True)
-    _write_atomic(hit, json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n")
+    _store(hit, result)
     return result, False
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write by rename, so that another build sharing the cache never reads a half-written entry."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _store(hit: Path, result: SynthResult) -> None:
+    text = json.dumps({**result.as_dict(), "levels_version": LEVELS_VERSION}) + "\n"
+    replace_atomically(hit, lambda tmp: tmp.write_text(text))
 
 
 def synth_jobs() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from spikeflow.errors import ToolMissingError
@@ -61,3 +62,11 @@ def cache_root() -> Path:
     """Where spikeflow keeps results that depend only on their inputs (Yosys runs, harness builds):
     SPIKEFLOW_CACHE, else ~/.cache/spikeflow."""
     return Path(os.environ.get("SPIKEFLOW_CACHE", Path.home() / ".cache" / "spikeflow"))
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Make `path` by `write` to a temporary name beside it and a rename, so that another build sharing a cache
+    never reads a half-written entry."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
