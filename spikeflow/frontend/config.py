@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +71,21 @@ class ModelConfig:
         }
 
 
+def _section(cls: type[Any], entry: Any, where: str) -> Any:
+    """`cls(**entry)` for a config section, raising ConfigError naming the section and an unknown key with the
+    known ones, or what is wrong with the values."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+    known = sorted(f.name for f in fields(cls))
+    for key in entry:
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+    try:
+        return cls(**entry)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
 def _build(doc: Any, source: str) -> ModelConfig:
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
@@ -86,19 +101,13 @@ def _build(doc: Any, source: str) -> ModelConfig:
     for i, entry in enumerate(doc["layers"]):
         if not isinstance(entry, dict) or entry.get("type") not in ("conv", "maxpool"):
             raise ConfigError(f"{source}: layers[{i}] must be a mapping with type 'conv' or 'maxpool'")
-        try:
-            spec = LayerSpec(**entry)
-        except TypeError as exc:
-            raise ConfigError(f"{source}: layers[{i}]: {exc}") from exc
+        spec = _section(LayerSpec, entry, f"{source}: layers[{i}]")
         if spec.type == "conv" and spec.channels <= 0:
             raise ConfigError(f"{source}: layers[{i}]: a conv needs 'channels' > 0")
         if spec.type == "maxpool" and "kernel" not in entry:
             spec = LayerSpec(type="maxpool", kernel=2)
         layers.append(spec)
-    try:
-        train = TrainSpec(**doc.get("train", {}))
-    except TypeError as exc:
-        raise ConfigError(f"{source}: train: {exc}") from exc
+    train = _section(TrainSpec, doc.get("train") or {}, f"{source}: train")
     cfg = ModelConfig(**{k: v for k, v in doc.items() if k not in ("layers", "train")},
                       layers=tuple(layers), train=train, source=source)
     if cfg.scaling not in ("po2", "float"):
