@@ -13,10 +13,15 @@ from spikeflow.errors import SpikeflowError
 
 
 def _train(args: argparse.Namespace) -> None:
-    from spikeflow.frontend.config import load_config
+    from spikeflow.data.loader import check_data_argument
+    from spikeflow.frontend.config import load_config, training_epochs
+
+    cfg = load_config(args.config)  # the config, epochs and data paths are checked before torch is imported
+    training_epochs(cfg.train, args.epochs_float, args.epochs_qat)
+    check_data_argument(args.data, "--data")
+    check_data_argument(args.val_data, "--val-data")
     from spikeflow.frontend.train import train
 
-    cfg = load_config(args.config)
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
                    epochs_qat=args.epochs_qat, val_data=args.val_data)
     print(f"float mAP@0.5 {result.map50_float:.3f}  QAT mAP@0.5 {result.map50_qat:.3f}  "
@@ -25,6 +30,15 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from spikeflow.data.loader import check_data_argument
+    from spikeflow.errors import CheckpointError
+
+    if not Path(args.checkpoint).is_file():  # checked before torch is imported
+        raise CheckpointError(f"checkpoint not found: {args.checkpoint}")
+    check_data_argument(args.data, "--data")
+    check_data_argument(args.val_data, "--val-data")
     from spikeflow.frontend.evaluate import evaluate_checkpoint
 
     evaluate_checkpoint(args.checkpoint, data=args.data, image=args.image, val_data=args.val_data)

@@ -47,6 +47,19 @@ def build_dataset(
     return ds
 
 
+def check_data_argument(data: str | Path | None, option: str) -> None:
+    """Raise DatasetError naming `option` when a dataset argument is neither None, 'synthetic', nor an existing
+    data YAML or COCO JSON; cheap, so the command line checks it before the heavy imports."""
+    if data is None or str(data) == "synthetic":
+        return
+    path = Path(data)
+    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise DatasetError(f"{option} {data}: unknown dataset kind (expected 'synthetic', a .yaml/.yml data YAML "
+                           "or a COCO .json)")
+    if not path.is_file():
+        raise DatasetError(f"{option} {data}: file not found")
+
+
 def coco_json(data: str | Path | None, split: str) -> Path | None:
     """The resolved COCO JSON that `split` of `data` reads, or None when it is not a COCO dataset."""
     if data is None:

@@ -37,6 +37,24 @@ class TrainSpec:
     seed: int = 0
 
 
+def training_epochs(spec: TrainSpec, epochs_float: int | None = None, epochs_qat: int | None = None) -> tuple[int, int]:
+    """(float, QAT) epochs: the overrides (--epochs-float, --epochs-qat) where given, else the config's.
+
+    Raises ConfigError unless both are >= 0 and at least one epoch is asked for; needs no torch, so the command
+    line checks it before importing the trainer.
+    """
+    n_float = spec.epochs_float if epochs_float is None else epochs_float
+    n_qat = spec.epochs_qat if epochs_qat is None else epochs_qat
+    for name, n in (("float", n_float), ("QAT", n_qat)):
+        if n < 0:
+            raise ConfigError(f"{name} epochs must be >= 0, got {n} (--epochs-{name.lower()} or the config's "
+                              f"train.epochs_{name.lower()})")
+    if n_float + n_qat < 1:
+        raise ConfigError(f"training needs at least one epoch in total, got {n_float} float + {n_qat} QAT "
+                          "(--epochs-float/--epochs-qat or the config's train.epochs_float/epochs_qat)")
+    return n_float, n_qat
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str

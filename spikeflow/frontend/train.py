@@ -18,9 +18,9 @@ from tqdm import tqdm
 from spikeflow.data.loader import SampleLoader, build_dataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.detect.loss import YoloLoss
-from spikeflow.errors import CheckpointError, ConfigError, DatasetError, SpikeflowError
+from spikeflow.errors import CheckpointError, DatasetError, SpikeflowError
 from spikeflow.frontend.checkpoint import data_reference, load_detector, read_checkpoint, save_checkpoint
-from spikeflow.frontend.config import ModelConfig
+from spikeflow.frontend.config import ModelConfig, training_epochs
 from spikeflow.frontend.evaluate import Evaluation, check_classes, evaluate_model
 from spikeflow.frontend.model import QuantDetector
 
@@ -93,17 +93,6 @@ def make_optimizer(model: QuantDetector, lr: float, weight_decay: float) -> torc
                               {"params": other, "weight_decay": 0.0}], lr=lr)
 
 
-def check_epochs(n_float: int, n_qat: int) -> None:
-    """Raise ConfigError unless both epoch counts are >= 0 and at least one epoch is asked for."""
-    for name, n in (("float", n_float), ("QAT", n_qat)):
-        if n < 0:
-            raise ConfigError(f"{name} epochs must be >= 0, got {n} (--epochs-{name.lower()} or the config's "
-                              f"train.epochs_{name.lower()})")
-    if n_float + n_qat < 1:
-        raise ConfigError(f"training needs at least one epoch in total, got {n_float} float + {n_qat} QAT "
-                          "(--epochs-float/--epochs-qat or the config's train.epochs_float/epochs_qat)")
-
-
 def pick_batch_size(n_images: int, batch_size: int, quiet: bool = False) -> int:
     """The batch size to train with: the config's, or the training set's size when that is smaller."""
     if n_images < 1:
@@ -145,9 +134,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     out = Path(out)
     tcfg = cfg.train
-    n_float = tcfg.epochs_float if epochs_float is None else epochs_float
-    n_qat = tcfg.epochs_qat if epochs_qat is None else epochs_qat
-    check_epochs(n_float, n_qat)
+    n_float, n_qat = training_epochs(tcfg, epochs_float, epochs_qat)
     total_epochs = n_float + n_qat
     device = pick_device()
     train_set = build_dataset(data, "train", cfg.input_size, synthetic_count=tcfg.train_images, seed=tcfg.seed)
