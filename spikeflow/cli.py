@@ -91,8 +91,10 @@ def _existing_config(build: str, **model: str | None):
             cfg = replace(cfg, model=ModelSource(kind, Path(path).resolve()))  # type: ignore[arg-type]
         return cfg
     if not source:
-        raise SpikeflowError(f"{build} has no build.yaml: give a model (--checkpoint or --qonnx) or run "
-                             f"'spikeflow build {build} --config BUILD.yaml'")
+        options = " or ".join(f"--{kind}" for kind in model)  # the model options this command takes
+        give = f"give a model ({options}) or " if options else ""
+        raise SpikeflowError(f"{build} has no build.yaml: {give}make the build first with 'spikeflow build {build} "
+                             f"--config BUILD.yaml'")
     return build_config_from_dict({"model": source}, source="command line")
 
 

@@ -48,3 +48,31 @@ def test_eval_of_a_missing_checkpoint_fails_before_torch_is_imported(tmp_path: P
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"spikeflow eval: error: checkpoint not found: {tmp_path / 'run' / 'model.pt'}"
     assert "heavy imports: []" in proc.stdout
+
+
+def test_verify_of_a_missing_build_suggests_only_what_verify_can_do(tmp_path: Path, capsys) -> None:
+    from spikeflow.cli import main
+
+    assert main(["verify", str(tmp_path / "nobuild")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{tmp_path / 'nobuild'} has no build.yaml" in err
+    assert "--checkpoint" not in err and "--qonnx" not in err
+    assert f"'spikeflow build {tmp_path / 'nobuild'} --config BUILD.yaml'" in err
+    assert main(["export", str(tmp_path / "nobuild")]) == 2
+    assert "give a model (--checkpoint) or " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["verify", "{build}", "--frames", "0"], "spikeflow verify: error: --frames must be >= 1, got 0"),
+    (["sim", "{build}", "--clock-mhz", "-5"], "spikeflow sim: error: --clock-mhz must be > 0, got -5.0"),
+    (["build", "{build}", "--config", "{build}/build.yaml", "--frames", "0"],
+     "spikeflow build: error: --frames must be >= 1, got 0"),
+])
+def test_a_bad_override_names_its_command_line_option(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    from spikeflow.cli import main
+
+    build = tmp_path / "b"
+    build.mkdir()
+    (build / "build.yaml").write_text("model: {checkpoint: m.pt}\nframes: 4\n")
+    assert main([a.format(build=build) for a in args]) == 2
+    assert capsys.readouterr().err.strip() == message

@@ -20,6 +20,7 @@ Relative paths are relative to the YAML file. Unknown keys, boards and steps are
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -62,12 +63,7 @@ class BuildConfig:
     def __post_init__(self) -> None:
         from spikeflow.flow.registry import default_steps, step_names
 
-        if self.frames < 1:
-            raise ConfigError(f"{self.source}: frames must be >= 1, got {self.frames}")
-        if self.clock_mhz is not None and self.clock_mhz <= 0:
-            raise ConfigError(f"{self.source}: clock_mhz must be > 0, got {self.clock_mhz}")
-        if self.target_fps is not None and self.target_fps <= 0:
-            raise ConfigError(f"{self.source}: target_fps must be > 0, got {self.target_fps}")
+        check_numbers(vars(self), lambda key: f"{self.source}: {key}")
         if not self.steps:
             object.__setattr__(self, "steps", default_steps(self.model.kind))
         known = step_names()
@@ -83,6 +79,7 @@ class BuildConfig:
     def with_overrides(self, **changes: Any) -> BuildConfig:
         """A copy with the given fields replaced (None values are ignored), checked again."""
         changes = {k: v for k, v in changes.items() if v is not None}
+        check_numbers(changes, option_name)  # an override comes from the command line: name its option
         return replace(self, **changes) if changes else self
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +95,23 @@ class BuildConfig:
         path.write_text(f"# the build config as run (source: {self.source})\n"
                         + yaml.safe_dump(self.as_dict(), sort_keys=False))
         return path
+
+
+def check_numbers(values: Mapping[str, Any], where: Callable[[str], str]) -> None:
+    """Raise ConfigError when `values` holds frames < 1, clock_mhz <= 0 or target_fps <= 0; `where(key)` names the
+    key as the user gave it (a config file's key, or a command-line option)."""
+    frames = values.get("frames")
+    if frames is not None and frames < 1:
+        raise ConfigError(f"{where('frames')} must be >= 1, got {frames}")
+    for key in ("clock_mhz", "target_fps"):
+        value = values.get(key)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{where(key)} must be > 0, got {value}")
+
+
+def option_name(key: str) -> str:
+    """The command-line option that overrides a build config key: clock_mhz -> --clock-mhz."""
+    return "--" + key.replace("_", "-")
 
 
 _KEYS = {f.name for f in fields(BuildConfig)} - {"source"}
