@@ -13,6 +13,7 @@ from spikeflow.driver.outputs import ResultWriter
 from spikeflow.driver.settings import DecodeSettings
 from spikeflow.driver.sources import open_source
 from spikeflow.driver.streaming import performance, summary_line
+from spikeflow.errors import ConfigError, DatasetError
 
 
 @dataclass
@@ -27,6 +28,15 @@ class RunOptions:
     limit: int | None = None
     decode: DecodeSettings = DecodeSettings()
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        """Reject values that would run silently to no purpose, naming the `spikeflow run` option."""
+        for option, value in (("--batch", self.batch), ("--limit", self.limit)):
+            if value is not None and value < 1:
+                raise ConfigError(f"{option} must be >= 1, got {value}")
+        for option, value in (("--conf", self.decode.conf_threshold), ("--iou", self.decode.iou_threshold)):
+            if not 0 <= value <= 1:
+                raise ConfigError(f"{option} must be between 0 and 1, got {value:g}")
 
 
 @dataclass
@@ -50,6 +60,7 @@ def run_source(opts: RunOptions, acc: Accelerator | None = None, source=None) ->
     acc.reset_counters()
     latencies: list[float] = []
     frames = skipped = 0
+    first_error = ""
     interrupted = False
     started = time.perf_counter()
     bar = tqdm(total=total or None, unit="frame", disable=not opts.progress, file=sys.stderr,
@@ -60,6 +71,7 @@ def run_source(opts: RunOptions, acc: Accelerator | None = None, source=None) ->
             frames += 1
             if r.error:
                 skipped += 1
+                first_error = first_error or r.error
             else:
                 latencies.append(r.latency_s)
             bar.update(1)
@@ -75,6 +87,8 @@ def run_source(opts: RunOptions, acc: Accelerator | None = None, source=None) ->
         if interrupted:
             print(f"interrupted after {frames} frame(s); {writer.lines} result line(s) written to {opts.out}",
                   file=sys.stderr)
+    if frames and skipped == frames:
+        raise DatasetError(f"{opts.source}: none of its {frames} frame(s) could be read (first: {first_error})")
     return RunResult(frames, skipped, perf, interrupted)
 
 
