@@ -73,15 +73,33 @@ def _single_consumer(model: ModelWrapper, tensor: str) -> NodeProto | None:
     return consumers[0] if consumers else None
 
 
-def lower(model: ModelWrapper, name: str) -> FewdIFNetwork:
-    """Walk the chain from the graph input and build FewdIF layers."""
+QONNX_INPUT = ("spikeflow converts QONNX, as Brevitas export_qonnx writes it: the input goes straight into a Quant "
+               "node with bit_width 8, signed=0 and scale 2^-8 (pixels/256), e.g. from a brevitas.nn.QuantIdentity "
+               "with an 8-bit unsigned quantizer as the model's first layer, then quantized Conv, ReLU and MaxPool")
+
+
+def input_quant(model: ModelWrapper, where: str, input_name: str | None = None) -> NodeProto:
+    """The Quant node the graph input goes straight into; else a ConversionError naming the file (`where`), the
+    model's own input name (`input_name`, from before qonnx's cleanup renamed it) and what a QONNX export holds."""
+    in_name = model.graph.input[0].name
+    node = _single_consumer(model, in_name)
+    if node is not None and node.op_type == "Quant" and model.get_initializer(node.input[0]) is None:
+        return node
+    if not any(n.op_type == "Quant" for n in model.graph.node):
+        found = "the model has no Quant node at all: it is plain ONNX, not QONNX"
+    else:
+        found = f"it goes into {f'{node.name!r} ({node.op_type})' if node is not None else 'nothing'}, not a Quant node"
+    raise ConversionError(f"{where}: input '{input_name or in_name}': {found}; {QONNX_INPUT}")
+
+
+def lower(model: ModelWrapper, name: str, where: str | None = None, input_name: str | None = None) -> FewdIFNetwork:
+    """Walk the chain from the graph input and build FewdIF layers; `where` (the file) and `input_name` (the
+    model's input before cleanup) name them in errors."""
     graph = model.graph
     in_name = graph.input[0].name
     out_name = graph.output[0].name
     in_shape = tuple(model.get_tensor_shape(in_name)[1:])
-    node = _single_consumer(model, in_name)
-    if node is None or node.op_type != "Quant" or model.get_initializer(node.input[0]) is not None:
-        raise ConversionError(f"graph input '{in_name}' must go straight into an 8-bit unsigned input Quant node")
+    node = input_quant(model, where or name, input_name)
     s_in, bits = act_quant(model, node)
     if bits != PIXEL_BITS or s_in != PIXEL_SCALE:
         raise fail(node, f"input quantizer must be unsigned 8-bit at scale 2^-8 (pixels/256), got {bits} bits at "
@@ -167,7 +185,7 @@ def _is_po2(value: float) -> bool:
 def convert_qonnx(path: str | Path | ModelWrapper, name: str | None = None) -> FewdIFNetwork:
     """Read a QONNX model (path or ModelWrapper) and return its FewdIF network."""
     if isinstance(path, ModelWrapper):
-        model, name = path, name or "network"
+        model, name, where = path, name or "network", name or "the QONNX model"
     else:
         path = Path(path)
         if not path.is_file():
@@ -176,5 +194,6 @@ def convert_qonnx(path: str | Path | ModelWrapper, name: str | None = None) -> F
             model = ModelWrapper(str(path))
         except Exception as exc:  # noqa: BLE001 - any parse failure means the file is not a model
             raise ConversionError(f"{path}: not a readable ONNX model ({exc})") from exc
-        name = name or path.stem
-    return lower(prepare(model), name)
+        name, where = name or path.stem, str(path)
+    input_name = model.graph.input[0].name if model.graph.input else None
+    return lower(prepare(model), name, where, input_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -10,6 +11,7 @@ import pytest
 from onnx import helper, numpy_helper
 from qonnx.core.modelwrapper import ModelWrapper
 
+from spikeflow.cli import main
 from spikeflow.convert import convert_qonnx
 from spikeflow.errors import ConversionError
 from spikeflow.frontend.export import export_detector
@@ -138,3 +140,51 @@ def test_bad_graph_is_rejected_with_its_reason(exported, case, mutate, message) 
 def test_the_unmutated_graph_converts(exported) -> None:
     net = convert_qonnx(ModelWrapper(exported), name="ok")
     assert [layer.kind for layer in net.layers] == ["conv", "maxpool", "conv", "maxpool", "head"]
+
+
+def write_plain_onnx(path: Path) -> Path:
+    """A float ONNX model (no Quant nodes) with input 'images': Conv, Relu, MaxPool, Conv."""
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.normal(size=shape).astype(np.float32), name)
+               for name, shape in (("w1", (4, 3, 3, 3)), ("w2", (21, 4, 1, 1)))]
+    graph = helper.make_graph([
+        helper.make_node("Conv", ["images", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "w2"], ["out"], name="head"),
+    ], "plain", [helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [1, 21, 16, 16])], weights)
+    onnx.save(helper.make_model(graph), path)
+    return path
+
+
+def test_plain_onnx_is_refused_naming_the_file_its_input_and_what_qonnx_looks_like(tmp_path) -> None:
+    path = write_plain_onnx(tmp_path / "plain.onnx")
+    with pytest.raises(ConversionError) as info:
+        convert_qonnx(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: input 'images': the model has no Quant node at all: it is plain ONNX")
+    for part in ("Brevitas export_qonnx", "Quant node with bit_width 8, signed=0", "QuantIdentity"):
+        assert part in message
+
+
+def test_plain_onnx_source_is_refused_when_imported(tmp_path, capsys) -> None:
+    path = write_plain_onnx(tmp_path / "plain.onnx")
+    assert main(["convert", str(tmp_path / "b"), "--qonnx", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"error: {path}: input 'images': " in err and "global_in" not in err
+    assert not (tmp_path / "b" / "model.onnx").exists()
+
+
+def test_input_not_into_a_quant_node_names_what_it_goes_into(exported) -> None:
+    model = onnx.ModelProto()
+    model.CopyFrom(exported)
+    pixel_quant = next(n for n in model.graph.node if n.input[0] == model.graph.input[0].name)
+    for n in model.graph.node:
+        for i, name in enumerate(n.input):
+            if name == pixel_quant.output[0]:
+                n.input[i] = pixel_quant.input[0]
+    model.graph.node.remove(pixel_quant)
+    with pytest.raises(ConversionError, match=r"^bypassed: input '\w+': it goes into 'Conv_0' \(Conv\), not a Quant "
+                                              r"node; spikeflow converts QONNX, as Brevitas export_qonnx"):
+        convert_qonnx(ModelWrapper(model), name="bypassed")

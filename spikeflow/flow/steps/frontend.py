@@ -134,15 +134,19 @@ def _import_qonnx(build: BuildDir, cfg: BuildConfig) -> None:
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
+    from spikeflow.convert.lower import input_quant
     from spikeflow.errors import ConversionError
 
     source = cfg.model.path
     if not source.is_file():
         raise ConversionError(f"QONNX model not found: {source}")
     try:
-        model = cleanup_model(ModelWrapper(str(source)))
+        raw = ModelWrapper(str(source))
+        input_name = raw.graph.input[0].name
+        model = cleanup_model(raw)
     except Exception as exc:  # noqa: BLE001 - any failure to read the file means it is not a usable model
         raise ConversionError(f"{source}: not a readable QONNX model ({exc})") from exc
+    input_quant(model, str(source), input_name)  # a plain ONNX model is refused here, naming the user's file
     shape = [int(d) for d in model.get_tensor_shape(model.graph.input[0].name)]
     if len(shape) != 4 or shape[0] != 1:
         raise ConversionError(f"{source}: input {model.graph.input[0].name!r} has shape {shape}, expected "
