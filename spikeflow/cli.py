@@ -24,8 +24,7 @@ def _train(args: argparse.Namespace) -> None:
 
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
                    epochs_qat=args.epochs_qat, val_data=args.val_data)
-    print(f"float mAP@0.5 {result.map50_float:.3f}  QAT mAP@0.5 {result.map50_qat:.3f}  "
-          f"QAT mAP@0.5:0.95 {result.map50_95_qat:.3f}  ({result.seconds:.0f} s)")
+    print(result.summary())
     print(f"checkpoint: {result.checkpoint}")
 
 

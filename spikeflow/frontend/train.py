@@ -37,11 +37,23 @@ class TrainingError(SpikeflowError):
 @dataclass
 class TrainResult:
     checkpoint: Path
-    map50_float: float
+    map50_float: float | None  # None: no float epoch was run (--epochs-float 0)
     map50_qat: float
     map50_95_qat: float
     seconds: float
     qat_eval: Evaluation
+    epochs_float: int = 0
+    epochs_qat: int = 0
+
+    def summary(self) -> str:
+        """One line of the metrics; a phase with no epochs is said to be skipped, never shown as nan."""
+        parts = [f"float mAP@0.5 {self.map50_float:.3f}" if self.map50_float is not None
+                 else "float training skipped (0 float epochs)"]
+        if self.epochs_qat > 0:
+            parts.append(f"QAT mAP@0.5 {self.map50_qat:.3f}  QAT mAP@0.5:0.95 {self.map50_95_qat:.3f}")
+        else:
+            parts.append("QAT skipped (0 QAT epochs)")
+        return "  ".join(parts) + f"  ({self.seconds:.0f} s)"
 
 
 class CachedDataset:
@@ -222,6 +234,6 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
                     seconds=time.time() - started, **stored)
     write_run_report(out, {"checkpoint": str((out / BEST).resolve()), "command": command, "epochs": doc["epoch"] + 1,
                            "seconds": time.time() - started, "metrics": metrics, **stored})
-    return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float", float("nan")),
-                       map50_qat=final.map50, map50_95_qat=final.map50_95, seconds=time.time() - started,
-                       qat_eval=final)
+    return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float"), map50_qat=final.map50,
+                       map50_95_qat=final.map50_95, seconds=time.time() - started, qat_eval=final,
+                       epochs_float=n_float, epochs_qat=n_qat)

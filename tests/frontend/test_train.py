@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 import spikeflow.frontend.train as train_module
+from spikeflow.cli import main
 from spikeflow.errors import ConfigError
 from spikeflow.frontend.checkpoint import load_detector, read_checkpoint
 from spikeflow.frontend.config import TrainSpec
@@ -66,3 +67,20 @@ def test_synthetic_run_report_and_checkpoint_record_the_data(tmp_path) -> None:
     assert doc["data"] == "synthetic" and doc["val_data"] is None
     assert doc["data_report"]["val"] == {"kept": 4, "skipped": 0, "by_reason": {}, "first": [],
                                          "source": "synthetic:val", "notes": []}
+
+
+def test_no_float_epochs_prints_skipped_not_nan_and_reports_no_nan(tmp_path, capsys) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text("name: t\ninput_size: 32\nlayers: [{type: conv, channels: 4}, {type: maxpool}]\n"
+                      "train: {epochs_qat: 1, batch_size: 4, train_images: 8, val_images: 4, freeze_bn_epochs: 0}\n")
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run"), "--epochs-float", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "float training skipped (0 float epochs)  QAT mAP@0.5 " in out and "nan" not in out.lower()
+    text = (tmp_path / "run" / "train_report.json").read_text()
+    assert "NaN" not in text and "map50_float" not in json.loads(text)["metrics"]
+
+
+def test_no_qat_epochs_says_qat_was_skipped(tmp_path) -> None:
+    result = train(tiny_cfg(train_images=8, epochs_qat=0), tmp_path, quiet=True)
+    assert result.map50_float is not None
+    assert result.summary().startswith(f"float mAP@0.5 {result.map50_float:.3f}  QAT skipped (0 QAT epochs)  (")

@@ -41,8 +41,7 @@ def step_train(build: BuildDir, cfg: BuildConfig) -> None:
     result = train(model_cfg, build.train, data=data)
     if result.checkpoint.resolve() != build.checkpoint.resolve():
         shutil.copy(result.checkpoint, build.checkpoint)
-    print(f"   float mAP@0.5 {result.map50_float:.3f}   QAT mAP@0.5 {result.map50_qat:.3f}   "
-          f"QAT mAP@0.5:0.95 {result.map50_95_qat:.3f}   ({result.seconds:.0f} s) -> {build.checkpoint}")
+    print(f"   {result.summary()} -> {build.checkpoint}")
 
 
 def _validation_set(model, data: str | None):
