@@ -42,8 +42,10 @@ def build_dataset(
     shared = coco_json(source, split) if split != "train" else None
     if shared is not None and shared == coco_json(data, "train"):
         ds.report.note(f"{shared}: one COCO JSON serves as both train and {split} set (the same {len(ds)} "
-                       f"images); give a separate {split} JSON (--val-data, or a data YAML with "
-                       f"'train: train.json' and 'val: val.json')")
+                       f"images), so its mAP is measured on training images; for a separate {split} set, name "
+                       f"both JSONs in a data YAML ('train: train.json', '{split}: {split}.json') and give it as "
+                       f"--data or as a build config's 'data:' (train and eval also take --val-data "
+                       f"{split.upper()}.json)")
     return ds
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 
@@ -43,13 +44,13 @@ class LoadReport:
         """Record a bad item under a short `reason` key, or raise DatasetError with the message when strict."""
         if strict:
             raise DatasetError(message)
-        log.warning("skipped %s", message)
+        log.debug("skipped %s", message)  # shown in summary(), once: not also as a warning
         self.skipped.append(message)
         self.reasons.append(reason)
 
     def note(self, message: str) -> None:
-        """Record (and log) a remark about the whole dataset."""
-        log.warning("%s", message)
+        """Record a remark about the whole dataset (summary() shows it)."""
+        log.debug("%s", message)
         self.notes.append(message)
 
     def by_reason(self) -> dict[str, int]:
@@ -61,16 +62,33 @@ class LoadReport:
         return {"kept": self.kept, "skipped": len(self.skipped), "by_reason": self.by_reason(),
                 "first": self.skipped[:limit], "source": self.source, "notes": list(self.notes)}
 
-    def summary(self, limit: int = 5) -> str:
-        """One line of counts (by reason), then up to `limit` skip entries and the notes."""
+    def summary(self, limit: int = 5, notes: bool = True) -> str:
+        """One line of counts (by reason), then up to `limit` skip entries and (when `notes`) the notes."""
         where = f"{self.source}: " if self.source else ""
         reasons = ", ".join(f"{k} {v}" for k, v in self.by_reason().items())
         head = f"{where}{self.kept} images kept, {len(self.skipped)} skipped" + (f" ({reasons})" if reasons else "")
         lines = [head, *(f"  {s}" for s in self.skipped[:limit])]
         if len(self.skipped) > limit:
             lines.append(f"  ... and {len(self.skipped) - limit} more")
-        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  note: {n}" for n in self.notes] if notes else []
         return "\n".join(lines)
+
+
+_PRINTED: set[str] = set()  # what print_once has printed in this process
+
+
+def print_once(text: str, key: str | None = None, file: TextIO | None = None) -> None:
+    """Print `text` unless this process already printed one with the same `key` (default: the text itself)."""
+    key = text if key is None else key
+    if key not in _PRINTED:
+        _PRINTED.add(key)
+        print(text, file=file or sys.stdout)
+
+
+def print_report(report: LoadReport, label: str, file: TextIO | None = None) -> None:
+    """`label: summary`, once per process: a build's steps open the same validation set several times (train,
+    export, frames), and its skips are shown the first time only; notes do not make a summary new."""
+    print_once(f"{label}: {report.summary()}", key=report.summary(notes=False), file=file)
 
 
 class DetectionDataset(Protocol):

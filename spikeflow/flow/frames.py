@@ -68,15 +68,17 @@ def dataset_frames(info: ModelInfo, data: str | None, count: int) -> FrameSet:
     path = Path(data)
     if data != SYNTHETIC and path.is_dir():
         return folder_frames(path, h, count)
-    from spikeflow.data.loader import build_dataset
+    from spikeflow.data.loader import open_dataset
+    from spikeflow.data.sample import print_report
 
-    dataset = build_dataset(None if data == SYNTHETIC else data, "val", h,
-                            synthetic_count=info.synthetic_val_images, seed=info.seed)
+    # open_dataset, not build_dataset: whether the file also served for training does not matter to verification
+    dataset = open_dataset(None if data == SYNTHETIC else data, "val", h, info.synthetic_val_images, info.seed,
+                           strict=False)
     samples = [dataset[i] for i in range(min(count, len(dataset)))]
     if not samples:
         raise DatasetError(f"{data}: no validation images")
     if data != SYNTHETIC:
-        print(f"   val: {dataset.report.summary()}")
+        print_report(dataset.report, "   val")
     index = np.concatenate([np.full(len(s.labels), i) for i, s in enumerate(samples)])
     return FrameSet(frames=np.stack([s.image for s in samples]), boxes=np.concatenate([s.boxes for s in samples]),
                     labels=np.concatenate([s.labels for s in samples]), frame_index=index,
@@ -87,6 +89,7 @@ def folder_frames(folder: Path, size: int, count: int) -> FrameSet:
     """The first `count` readable images of a folder (sorted by name), letterboxed; unreadable files are skipped
     and named."""
     from spikeflow.data.letterbox import letterbox_image, open_rgb
+    from spikeflow.data.sample import print_once
 
     frames, sources, skipped = [], [], []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
@@ -99,8 +102,8 @@ def folder_frames(folder: Path, size: int, count: int) -> FrameSet:
             continue
         frames.append(image)
         sources.append(path.name)
-    if skipped:
-        print(f"frames: skipped {len(skipped)} unreadable image(s) in {folder}: " + "; ".join(skipped[:3]))
+    if skipped:  # once: the export step's check and the frames step both read the folder
+        print_once(f"frames: skipped {len(skipped)} unreadable image(s) in {folder}: " + "; ".join(skipped[:3]))
     if not frames:
         raise DatasetError(f"{folder}: no readable images ({', '.join(IMAGE_SUFFIXES)})")
     report = {"kept": len(frames), "skipped": len(skipped), "by_reason": {"unreadable": len(skipped)} if skipped

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from spikeflow.data.loader import SampleLoader, build_dataset, open_dataset
-from spikeflow.data.sample import DetectionDataset, Sample
+from spikeflow.data.sample import DetectionDataset, Sample, print_report
 from spikeflow.detect.draw import draw_detections
 from spikeflow.detect.head import Detections, HeadSpec, postprocess
 from spikeflow.detect.metrics import evaluate_map
@@ -96,7 +96,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, image: 
                                model.cfg.train.seed, strict=False)
     check_classes(model.names, dataset, str(checkpoint))
     if not quiet and not dataset.report.source.startswith("synthetic"):
-        print(f"val: {dataset.report.summary()}", file=sys.stderr)
+        print_report(dataset.report, "val", file=sys.stderr)
     ev = evaluate_model(model, dataset, model.head_spec)
     if not quiet:
         print(f"{checkpoint}: mAP@0.5 {ev.map50:.3f}  mAP@0.5:0.95 {ev.map50_95:.3f}  on {len(ev.samples)} "

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from spikeflow.data.loader import SampleLoader, build_dataset
-from spikeflow.data.sample import DetectionDataset, Sample
+from spikeflow.data.sample import DetectionDataset, Sample, print_report
 from spikeflow.detect.loss import YoloLoss
 from spikeflow.errors import CheckpointError, DatasetError, SpikeflowError
 from spikeflow.frontend.checkpoint import data_reference, load_detector, read_checkpoint, save_checkpoint
@@ -125,7 +125,7 @@ def data_reports(train_set: DetectionDataset, val_set: DetectionDataset) -> dict
 def print_data_reports(train_set: DetectionDataset, val_set: DetectionDataset) -> None:
     for name, ds in (("train", train_set), ("val", val_set)):
         if not ds.report.source.startswith("synthetic"):
-            print(f"{name}: {ds.report.summary()}", file=sys.stderr)
+            print_report(ds.report, name, file=sys.stderr)
 
 
 def write_run_report(out: Path, values: dict) -> Path:
