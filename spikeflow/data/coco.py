@@ -99,6 +99,8 @@ class CocoDataset:
             if item is not None:
                 self.items.append(item)
         self.report.kept = len(self.items)
+        self.report.count_boxes(len(item.labels) for item in self.items)
+        self.report.labels_hint = f"{self.json_path} has no usable non-crowd annotation of its kept images"
         if not self.items:
             first = f"; first skipped: {self.report.skipped[0]}" if self.report.skipped else ""
             raise DatasetError(

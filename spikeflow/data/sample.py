@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
@@ -31,7 +32,9 @@ class Sample:
 class LoadReport:
     """What a dataset skipped while scanning: one "file:line: reason" entry and one short reason key per item.
 
-    `notes` holds remarks about the dataset as a whole (e.g. one COCO JSON serving as train and val).
+    `notes` holds remarks about the dataset as a whole (e.g. one COCO JSON serving as train and val). `boxes`
+    counts the boxes of the kept images (None: not counted, as for the built-in set, which draws them on demand)
+    and `without_boxes` the kept images that have none; `labels_hint` says where the labels were looked for.
     """
 
     skipped: list[str] = field(default_factory=list)
@@ -39,6 +42,20 @@ class LoadReport:
     source: str = ""
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    boxes: int | None = None
+    without_boxes: int = 0
+    labels_hint: str = ""
+
+    def count_boxes(self, per_image: Iterable[int]) -> None:
+        """Record the box count of each kept image."""
+        counts = list(per_image)
+        self.boxes, self.without_boxes = sum(counts), sum(1 for n in counts if n == 0)
+
+    def require_boxes(self, what: str) -> None:
+        """Raise DatasetError when the boxes were counted and there are none (`what`: "the training set", ...)."""
+        if self.boxes == 0:
+            hint = f": {self.labels_hint}" if self.labels_hint else ""
+            raise DatasetError(f"{what} {self.source} has {self.kept} images and no boxes{hint}")
 
     def skip(self, message: str, strict: bool, reason: str = "other") -> None:
         """Record a bad item under a short `reason` key, or raise DatasetError with the message when strict."""
@@ -60,13 +77,17 @@ class LoadReport:
     def as_dict(self, limit: int = 5) -> dict[str, Any]:
         """Counts for a JSON report: kept, skipped, by_reason, the first `limit` entries, source and notes."""
         return {"kept": self.kept, "skipped": len(self.skipped), "by_reason": self.by_reason(),
-                "first": self.skipped[:limit], "source": self.source, "notes": list(self.notes)}
+                "first": self.skipped[:limit], "source": self.source, "notes": list(self.notes),
+                "boxes": self.boxes, "images_without_boxes": self.without_boxes if self.boxes is not None else None}
 
     def summary(self, limit: int = 5, notes: bool = True) -> str:
         """One line of counts (by reason), then up to `limit` skip entries and (when `notes`) the notes."""
         where = f"{self.source}: " if self.source else ""
         reasons = ", ".join(f"{k} {v}" for k, v in self.by_reason().items())
         head = f"{where}{self.kept} images kept, {len(self.skipped)} skipped" + (f" ({reasons})" if reasons else "")
+        if self.boxes is not None:
+            head += f"; {self.boxes} boxes" + (f", {self.without_boxes} images without any" if self.without_boxes
+                                                else "")
         lines = [head, *(f"  {s}" for s in self.skipped[:limit])]
         if len(self.skipped) > limit:
             lines.append(f"  ... and {len(self.skipped) - limit} more")

@@ -100,11 +100,20 @@ class YoloDataset:
         root = self.yaml_path.parent / str(data.get("path") or ".")
         self.report = LoadReport(source=f"{self.yaml_path} [{split}]")
         self.items: list[_Item] = []
+        self.without_label_file: list[Path] = []  # kept images whose label file does not exist
         for image in self._list_images(root, data[split]):
             item = self._scan(image)
             if item is not None:
                 self.items.append(item)
         self.report.kept = len(self.items)
+        self.report.count_boxes(len(item.labels) for item in self.items)
+        if self.without_label_file:
+            first = self.without_label_file[0]
+            self.report.labels_hint = (f"{len(self.without_label_file)} of its {len(self.items)} images have no label "
+                                       f"file (the labels of {first} are read from {label_path(first)}: a labels/ "
+                                       f"folder beside images/, one .txt per image)")
+        elif self.items:
+            self.report.labels_hint = "all its label files are empty"
         if not self.items:
             first = f"; first skipped: {self.report.skipped[0]}" if self.report.skipped else ""
             raise DatasetError(
@@ -153,6 +162,8 @@ class YoloDataset:
             return None
         labels_file = label_path(image)
         labels, boxes = [], []
+        if not labels_file.exists():
+            self.without_label_file.append(image)
         try:
             lines = labels_file.read_text().splitlines() if labels_file.is_file() else []
         except (OSError, UnicodeDecodeError) as e:

@@ -95,6 +95,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, image: 
         dataset = open_dataset(val_data or data, "val", model.cfg.input_size, model.cfg.train.val_images,
                                model.cfg.train.seed, strict=False)
     check_classes(model.names, dataset, str(checkpoint))
+    dataset.report.require_boxes("the validation set")  # mAP of a set without boxes measures nothing
     if not quiet and not dataset.report.source.startswith("synthetic"):
         print_report(dataset.report, "val", file=sys.stderr)
     ev = evaluate_model(model, dataset, model.head_spec)

@@ -153,6 +153,10 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     val_set = build_dataset(data, "val", cfg.input_size, synthetic_count=tcfg.val_images, seed=tcfg.seed,
                             val_data=val_data)
     check_classes(train_set.names, val_set, f"training set {train_set.report.source}")
+    train_set.report.require_boxes("the training set")  # nothing to learn: training would end with loss ~0, mAP 0
+    if val_set.report.boxes == 0:  # legal (training works) but its mAP measures nothing: said in the report
+        val_set.report.note(f"warning: the validation set has {val_set.report.kept} images and no boxes, so its "
+                            f"mAP is 0 and measures nothing: {val_set.report.labels_hint}")
     if not quiet:
         print_data_reports(train_set, val_set)
     batch_size = pick_batch_size(len(train_set), tcfg.batch_size, quiet)

@@ -37,6 +37,7 @@ def test_data_yaml_names_train_and_val_jsons(tmp_path: Path) -> None:
     assert isinstance(train, CocoDataset) and isinstance(val, CocoDataset)
     assert sources(train) == ["t1.png", "t2.png", "t3.png"] and sources(val) == ["v1.png"]
     assert train.names == val.names == ["dog"] and not val.report.notes
+    assert (train.report.boxes, val.report.boxes, val.report.without_boxes) == (3, 1, 0)
     assert val.report.source.endswith("val.json [val]")
 
 

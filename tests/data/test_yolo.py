@@ -128,3 +128,16 @@ def test_split_folder_missing(tmp_path: Path) -> None:
     y = make_yolo(tmp_path, {"x": "0 0.5 0.5 0.2 0.2\n"}, val="images/nowhere")
     with pytest.raises(DatasetError, match=r"data\.yaml: key 'val': .*nowhere"):
         YoloDataset(y, "val", 32)
+
+
+def test_boxes_are_counted_and_missing_label_files_are_named(tmp_path: Path) -> None:
+    y = make_yolo(tmp_path, {"x": None, "y": None})
+    report = YoloDataset(y, "train", 32).report
+    assert (report.boxes, report.without_boxes) == (0, 2)
+    assert report.labels_hint.startswith("2 of its 2 images have no label file (the labels of ")
+    assert str(tmp_path / "labels" / "train" / "x.txt") in report.labels_hint
+    with pytest.raises(DatasetError, match=r"the training set .*data\.yaml \[train\] has 2 images and no boxes: "):
+        report.require_boxes("the training set")
+    y = make_yolo(tmp_path, {"x": "0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.4 0.4\n", "y": ""})
+    report = YoloDataset(y, "train", 32).report
+    assert (report.boxes, report.without_boxes) == (2, 1) and report.as_dict()["boxes"] == 2

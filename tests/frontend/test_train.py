@@ -2,12 +2,14 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 import spikeflow.frontend.train as train_module
 from spikeflow.cli import main
-from spikeflow.errors import ConfigError
+from spikeflow.errors import ConfigError, DatasetError
 from spikeflow.frontend.checkpoint import load_detector, read_checkpoint
 from spikeflow.frontend.config import TrainSpec
 from spikeflow.frontend.train import TrainingError, train
@@ -66,7 +68,8 @@ def test_synthetic_run_report_and_checkpoint_record_the_data(tmp_path) -> None:
     doc = read_checkpoint(tmp_path / "model.pt")
     assert doc["data"] == "synthetic" and doc["val_data"] is None
     assert doc["data_report"]["val"] == {"kept": 4, "skipped": 0, "by_reason": {}, "first": [],
-                                         "source": "synthetic:val", "notes": []}
+                                         "source": "synthetic:val", "notes": [], "boxes": None,
+                                         "images_without_boxes": None}
 
 
 def test_no_float_epochs_prints_skipped_not_nan_and_reports_no_nan(tmp_path, capsys) -> None:
@@ -84,3 +87,37 @@ def test_no_qat_epochs_says_qat_was_skipped(tmp_path) -> None:
     result = train(tiny_cfg(train_images=8, epochs_qat=0), tmp_path, quiet=True)
     assert result.map50_float is not None
     assert result.summary().startswith(f"float mAP@0.5 {result.map50_float:.3f}  QAT skipped (0 QAT epochs)  (")
+
+
+def write_yolo_without_labels(root: Path, labelled_splits: tuple[str, ...] = ()) -> Path:
+    """images/{train,val}/*.png (64x48) and data.yaml; labels/<split>/ only for `labelled_splits`."""
+    for split, count in (("train", 8), ("val", 4)):
+        (root / "images" / split).mkdir(parents=True)
+        for i in range(count):
+            Image.new("RGB", (64, 48), (20 * i, 90, 40)).save(root / "images" / split / f"{i}.png")
+            if split in labelled_splits:
+                (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+                (root / "labels" / split / f"{i}.txt").write_text("0 0.5 0.5 0.3 0.3\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames: [a, b]\n")
+    return root / "data.yaml"
+
+
+def test_a_yolo_set_without_its_labels_folder_does_not_train(tmp_path) -> None:
+    data = write_yolo_without_labels(tmp_path / "d")
+    expected = tmp_path / "d" / "labels" / "train" / "0.txt"
+    with pytest.raises(DatasetError, match=r"the training set .*data\.yaml \[train\] has 8 images and no boxes: 8 "
+                                           rf"of its 8 images have no label file .*{expected}"):
+        train(tiny_cfg(), tmp_path / "run", data=str(data), quiet=True)
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_box_counts_per_split_are_reported_and_a_val_set_without_boxes_is_flagged(tmp_path, capsys) -> None:
+    data = write_yolo_without_labels(tmp_path / "d", labelled_splits=("train",))
+    result = train(tiny_cfg(epochs_qat=0), tmp_path / "run", data=str(data))
+    assert "note: warning: the validation set has 4 images and no boxes" in capsys.readouterr().err
+    report = json.loads((tmp_path / "run" / "train_report.json").read_text())["data_report"]
+    assert (report["train"]["boxes"], report["train"]["images_without_boxes"]) == (8, 0)
+    assert (report["val"]["boxes"], report["val"]["images_without_boxes"]) == (0, 4)
+    assert any("no boxes" in note for note in report["val"]["notes"])
+    assert main(["eval", str(result.checkpoint)]) == 2
+    assert "the validation set" in capsys.readouterr().err
