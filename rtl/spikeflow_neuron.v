@@ -95,10 +95,7 @@ localparam XB = TIME_PARALLEL == 0 ? 1 : (IN_KIND == 1 ? $clog2(IN_MAX + 1) : IN
 localparam D_LUT = WEIGHT_BITS >= 5 ? 1 : 6 - WEIGHT_BITS;
 localparam D = DSP ? XB : (D_LUT < XB ? D_LUT : XB);  // digit bits
 localparam NDIG = (XB + D - 1) / D;                  // digits per input
-localparam DW = (D > 1 || NDIG > 1) ? WEIGHT_BITS + D : WEIGHT_BITS;  // digit product width (signed)
 localparam SIMD_LVLS = SIMD > 1 ? $clog2(SIMD) : 0;
-localparam LW0 = DW + SIMD_LVLS;                     // natural width of a lane's digit sum
-localparam LW = NDIG > 1 ? (LW0 < ACC_BITS ? LW0 : ACC_BITS) : ACC_BITS;
 localparam MUL_LAT = DSP ? 1 : 0;                    // registered multiply (DSP M register)
 localparam TREE_LAT = MUL_LAT + (SIMD_LVLS > 0 ? SIMD_LVLS : 1)
                     + (NDIG > 1 ? $clog2(NDIG) : 0); // products at S2 -> lane sum
@@ -258,96 +255,18 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------- S2 ..: products and adder trees
-// the inputs at S2 in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
-/* verilator lint_off UNUSEDSIGNAL */
-reg [SIMD*NDIG*D-1:0] xdig;  // unused with USE_DSP
-/* verilator lint_on UNUSEDSIGNAL */
-integer xe;
-always @* begin
-    xdig = {SIMD*NDIG*D{1'b0}};
-    for (xe = 0; xe < SIMD; xe = xe + 1) xdig[xe*NDIG*D +: XB] = x2[xe*XB +: XB];
-end
-
+// spikeflow_lane_sum: the logic formulation for synthesis, word arithmetic when SPIKEFLOW_WORD_ARITH is defined
+// (the fast Verilator harness); the two are proven equal per instance (spikeflow.verify.equivalence)
+`ifdef SPIKEFLOW_WORD_ARITH
+localparam ARITH_FORM = 1;
+`else
+localparam ARITH_FORM = 0;
+`endif
 wire [PE*ACC_BITS-1:0] psum;  // lane sums at stage SP
 
-genvar gp, gd;
-generate
-    for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-        wire [NDIG*LW-1:0] dsum;
-        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_digit
-            wire [SIMD*DW-1:0] prod;
-            if (DSP) begin : g_mul
-                // W*x, registered (the DSP's M register): one scope per term, pixel layers only
-                for (ge = 0; ge < SIMD; ge = ge + 1) begin : g_term
-                    reg signed [DW-1:0] p;
-                    wire signed [WEIGHT_BITS-1:0] ws = w2[(gp*SIMD + ge)*WEIGHT_BITS +: WEIGHT_BITS]
-                                                       ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
-                    wire signed [XB:0] xv = {1'b0, x2[ge*XB +: XB]};
-                    always @(posedge clk) begin
-                        p <= ws * xv;
-                    end
-                    assign prod[ge*DW +: DW] = p;
-                end
-            end else if (D > 1) begin : g_tab
-                // W * digit, bit-sliced: plane j holds bit j of all SIMD terms, so each operation below is one
-                // SIMD-wide bitwise operation. sum_k digit[k] * (W << k) is added by ripple-carry adders written
-                // as logic, not `+` (no carry chain is inferred); every product bit is a function of the
-                // WEIGHT_BITS + D <= 6 input bits, which LUT mapping makes one LUT. Yosys builds a few cells per
-                // plane, where a per-bit lookup in a constant truth table became a 64-wide shifter per product
-                // bit before constant folding (five times the synthesis time, the same LUTs).
-                reg [DW*SIMD-1:0] ev;   // the signed weights sign-extended to DW bits, by plane
-                reg [D*SIMD-1:0]  dv;   // the digits, by plane
-                reg [DW*SIMD-1:0] acc;  // the product so far, by plane
-                reg [SIMD-1:0]    pp, hs, cy, cn;
-                reg [SIMD*DW-1:0] p;
-                integer e, j, m;
-                always @* begin
-                    for (e = 0; e < SIMD; e = e + 1) begin
-                        for (j = 0; j < DW; j = j + 1)  // offset binary: the sign bit inverted
-                            ev[j*SIMD + e] = w2[(gp*SIMD + e)*WEIGHT_BITS + (j < WEIGHT_BITS ? j : WEIGHT_BITS - 1)]
-                                             ^ (j >= WEIGHT_BITS - 1);
-                        for (m = 0; m < D; m = m + 1) dv[m*SIMD + e] = xdig[(e*NDIG + gd)*D + m];
-                    end
-                    for (j = 0; j < DW; j = j + 1) acc[j*SIMD +: SIMD] = ev[j*SIMD +: SIMD] & dv[0 +: SIMD];
-                    for (m = 1; m < D; m = m + 1) begin
-                        cy = {SIMD{1'b0}};
-                        for (j = m; j < DW; j = j + 1) begin
-                            pp = ev[(j-m)*SIMD +: SIMD] & dv[m*SIMD +: SIMD];
-                            hs = acc[j*SIMD +: SIMD] ^ pp;
-                            cn = (acc[j*SIMD +: SIMD] & pp) | (cy & hs);
-                            acc[j*SIMD +: SIMD] = hs ^ cy;
-                            cy = cn;
-                        end
-                    end
-                    for (e = 0; e < SIMD; e = e + 1)
-                        for (j = 0; j < DW; j = j + 1) p[e*DW + j] = acc[j*SIMD + e];
-                end
-                assign prod = p;
-            end else begin : g_and
-                // W * bit: the signed weight gated by the bit
-                reg [SIMD*DW-1:0] p;
-                reg [WEIGHT_BITS-1:0] ws;
-                integer e;
-                always @* begin
-                    for (e = 0; e < SIMD; e = e + 1) begin
-                        ws = w2[(gp*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
-                        p[e*DW +: DW] = xdig[e*NDIG + gd] ? {{(DW-WEIGHT_BITS){ws[WEIGHT_BITS-1]}}, ws}
-                                                          : {DW{1'b0}};
-                    end
-                end
-                assign prod = p;
-            end
-            spikeflow_adder_tree #(.N(SIMD), .IN_W(DW), .SHIFT(0), .OUT_W(LW))
-                u_tree (.clk(clk), .en(1'b1), .in_data(prod), .out_data(dsum[gd*LW +: LW]));
-        end
-        if (NDIG > 1) begin : g_comb
-            spikeflow_adder_tree #(.N(NDIG), .IN_W(LW), .SHIFT(D), .OUT_W(ACC_BITS))
-                u_tree (.clk(clk), .en(1'b1), .in_data(dsum), .out_data(psum[gp*ACC_BITS +: ACC_BITS]));
-        end else begin : g_one
-            assign psum[gp*ACC_BITS +: ACC_BITS] = dsum;
-        end
-    end
-endgenerate
+spikeflow_lane_sum #(.PE(PE), .SIMD(SIMD), .WEIGHT_BITS(WEIGHT_BITS), .XB(XB), .ACC_BITS(ACC_BITS), .D(D),
+                     .DSP(DSP ? 1 : 0), .LATENCY(TREE_LAT), .FORM(ARITH_FORM))
+    u_lanes (.clk(clk), .w(w2), .x(x2), .psum(psum));
 
 // ---------------------------------------------------------------- SP: accumulate
 wire [PE*ACC_BITS-1:0] bias;  // at SP
@@ -370,6 +289,7 @@ generate
     end
 endgenerate
 
+genvar gp;
 reg  [PE*ACC_BITS-1:0] acc;  // V of the item at SP+1 (so far, for its channel group)
 wire [PE*OB-1:0]       group;
 

@@ -56,6 +56,8 @@ STEPS: tuple[Step, ...] = (
     Step("fold", _HARDWARE, "step_fold", "folding.json: the folding every back end builds", (IR,)),
     Step("rtl", _RTL, "step_rtl", "generate the RTL from the IR and folding.json (the fold step's, run if missing)",
          (IR,)),
+    Step("equiv", _RTL, "step_equiv", "formal equivalence of the neuron units' lane sums: the logic that synthesis "
+         "maps and the word arithmetic the fast harness simulates (Yosys and ABC, cached)", (Input("rtl", "rtl"),)),
     Step("estimate", _RTL, "step_estimate", "resources from Yosys, per instance out of context (cached)",
          (IR, Input("rtl", "rtl"))),
     Step("rtlsim", _RTL, "step_rtlsim", "fast Verilator harness against the golden model, cycles per frame",
@@ -75,9 +77,9 @@ STEPS: tuple[Step, ...] = (
 _BY_NAME = {s.name: s for s in STEPS}
 
 _DEFAULT: dict[str, tuple[str, ...]] = {
-    "train": ("train", "evaluate", "export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
-    "checkpoint": ("export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
-    "qonnx": ("export", "frames", "convert", "verify", "fold", "rtl", "rtlsim", "report"),
+    "train": ("train", "evaluate", "export", "frames", "convert", "verify", "fold", "rtl", "equiv", "rtlsim", "report"),
+    "checkpoint": ("export", "frames", "convert", "verify", "fold", "rtl", "equiv", "rtlsim", "report"),
+    "qonnx": ("export", "frames", "convert", "verify", "fold", "rtl", "equiv", "rtlsim", "report"),
 }
 
 

@@ -25,9 +25,9 @@ from spikeflow.hw.stream import StreamFormat, pack_fields
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_axis_skid", "spikeflow_axis_fifo",
-               "spikeflow_axis_input", "spikeflow_window", "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool",
-               "spikeflow_axis_output")
+LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_lane_sum", "spikeflow_axis_skid",
+               "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window", "spikeflow_neuron", "spikeflow_head",
+               "spikeflow_maxpool", "spikeflow_axis_output")
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
 

@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 
 from spikeflow.backends.rtl.generator import RtlBuild
-from spikeflow.backends.rtl.tools import HARNESS_LAYOUT, cache_root, replace_atomically, verilator_env
+from spikeflow.backends.rtl.tools import HARNESS_ARITH, HARNESS_LAYOUT, cache_root, replace_atomically, verilator_env
 from spikeflow.errors import DeviceTimeoutError, SpikeflowError
 from spikeflow.hw.cycles import limits_from_estimate
 from spikeflow.hw.sources import hardware_folder
@@ -79,7 +79,7 @@ class RtlSim:
         if self.exe.is_file() and all(self.exe.stat().st_mtime > s.stat().st_mtime for s in sources):
             return self.exe
         flags = ["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert",
-                 "-Wno-fatal", *HARNESS_LAYOUT, "--top-module", self.build.top, "-CFLAGS", "-O3"]
+                 "-Wno-fatal", *HARNESS_LAYOUT, *HARNESS_ARITH, "--top-module", self.build.top, "-CFLAGS", "-O3"]
         env = verilator_env()
         cached = cache_root() / "harness" / harness_key(flags, sources, env) / self.exe.name
         if cached.is_file():  # the same RTL text and harness built before (ROM images are read at run time)

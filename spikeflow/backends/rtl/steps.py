@@ -28,6 +28,37 @@ def step_rtl(build: BuildDir, cfg: BuildConfig) -> None:
           f"s_axis {rtl.stream.in_width} bits, m_axis {rtl.stream.out_width} bits")
 
 
+def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
+    """Every neuron unit's lane sums proven equal in their two formulations (spikeflow.backends.rtl.equivalence):
+    report/equivalence.json. A difference, or a proof that did not finish, stops the build."""
+    from spikeflow.backends.rtl.equivalence import EquivalenceError, check_lane_sums, lane_sum_instances
+    from spikeflow.backends.rtl.synth import find_yosys, synth_jobs, yosys_version
+
+    find_yosys()
+    pairs = lane_sum_instances(build.rtl)
+    jobs = synth_jobs()
+    print(f"   {len(pairs)} neuron unit(s): lane sums, logic (synthesised) against word (fast harness), "
+          f"{jobs} at a time", flush=True)
+    started = time.time()
+    results = check_lane_sums([p for _, p in pairs], build.rtl / "lib", jobs=jobs)
+    for (name, params), result in zip(pairs, results, strict=True):
+        print(f"     {name:<14} {params.label:<58} {result.verdict}"
+              f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
+    failed = [(name, r) for (name, _), r in zip(pairs, results, strict=True) if r.verdict != "equivalent"]
+    write_report(build.root, "equivalence", {
+        "method": "per neuron unit: pipeline shape (plain flip-flops, no loop, every input-to-output path crossing "
+                  "LATENCY of them) and combinational equivalence with the flip-flops as wires (Yosys miter, ABC "
+                  "iprove)", "tool": yosys_version(), "seconds": round(time.time() - started, 1),
+        "instances": [{"instance": name, **r.as_dict()} for (name, _), r in zip(pairs, results, strict=True)],
+        "equivalent": not failed,
+    })
+    if failed:
+        name, r = failed[0]
+        raise EquivalenceError(f"{name} ({r.params.label}): the lane sums' two formulations are {r.verdict}: "
+                               f"{r.detail}")
+    print(f"   all equivalent; report: {build.report / 'equivalence.json'}")
+
+
 def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
     """Frames back to back through the fast harness: stage rtlsim, and performance.json (steady-state cycles per
     frame over frames 1..N-1, which needs at least 3 frames; with fewer the timing is reported unavailable)."""

@@ -18,6 +18,12 @@ from spikeflow.errors import ToolMissingError
 # cocotb runs make itself, and with its public signals the symbol table is split into several files.
 HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 
+# The fast harness simulates the neuron units' lane sums as word arithmetic (spikeflow_lane_sum FORM=1), which
+# Verilator evaluates as a few instructions per element where the logic formulation that synthesis maps to LUTs is
+# evaluated bit by bit; the equivalence check (spikeflow.verify.equivalence) proves the two equal per instance.
+# cocotb keeps the logic formulation.
+HARNESS_ARITH = ("-DSPIKEFLOW_WORD_ARITH",)
+
 
 def find_verilator() -> Path:
     """Path of the `verilator` executable: from the `verilator` Python package, else from PATH.

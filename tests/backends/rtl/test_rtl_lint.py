@@ -43,6 +43,19 @@ def test_library_lint(module, params):
     _lint([f"-I{RTL_DIR}", str(RTL_DIR / f"{module}.v"), "--top-module", module, *params])
 
 
+@pytest.mark.parametrize("params", [
+    [], ["-GTIME_PARALLEL=0", "-GPE=2", "-GSIMD=3"], ["-GN_IN=45", "-GSIMD=45", "-GIN_MAX=2", "-GPE=2"],
+    ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GSIMD=9", "-GN_IN=9"],
+    ["-GIN_KIND=0", "-GIN_BITS=7", "-GIN_MAX=127", "-GSIMD=9", "-GN_IN=9"],  # a partial top digit
+    ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GSIMD=9", "-GN_IN=9", "-GUSE_DSP=1", "-GACC_BITS=20"],
+    ["-GWEIGHT_BITS=8", "-GSIMD=3", "-GFIRE=0"],
+])
+def test_word_arithmetic_lint(params):
+    """The fast harness's formulation of the lane sums (SPIKEFLOW_WORD_ARITH) is lint-clean too."""
+    _lint([f"-I{RTL_DIR}", "-DSPIKEFLOW_WORD_ARITH", str(RTL_DIR / "spikeflow_neuron.v"), "--top-module",
+           "spikeflow_neuron", *params])
+
+
 def _net():
     return random_network(np.random.default_rng(3), input_shape=(3, 12, 10), channels=(4, 6),
                           pool_after=(True, False), head_channels=5, name="lint")

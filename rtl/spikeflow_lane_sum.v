@@ -1,0 +1,227 @@
+// The lane sums of a neuron unit: for each of PE lanes, V_lane = sum_e W[lane,e] * x[e] over SIMD window elements,
+// exact modulo 2^ACC_BITS, LATENCY cycles after w and x (free running: a new item every cycle).
+//
+// Two formulations of the same arithmetic, selected by FORM (spikeflow_neuron sets it from the define
+// SPIKEFLOW_WORD_ARITH):
+//   FORM=0 (logic, the one synthesised): x split into NDIG digits of D bits; each digit product W*digit is
+//          bit-sliced logic (one LUT per bit, WEIGHT_BITS + D <= 6 inputs), or a registered multiply with DSP=1;
+//          per digit a balanced registered adder tree (spikeflow_adder_tree) sums the SIMD products, and a
+//          second tree combines the digit sums weighted 2^(k*D).
+//   FORM=1 (word, for cycle simulators): W*x as word arithmetic in chunks of CHUNK elements, each chunk sum a
+//          single expression registered once, the chunk sums added and delayed to the same LATENCY. Verilator
+//          evaluates it as a few machine instructions per element, where the logic formulation is evaluated
+//          bit by bit (40x slower).
+// Both are pipelines without feedback whose every path from (w, x) to psum crosses LATENCY registers, so their
+// outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.verify.equivalence proves it with
+// Yosys and ABC for every instance the flow generates.
+//
+// w: lane p's element e at w[(p*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] in offset binary (W + 2^(WEIGHT_BITS-1)).
+// x: element e at x[e*XB +: XB], unsigned. psum: lane p at psum[p*ACC_BITS +: ACC_BITS].
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module spikeflow_lane_sum #(
+    parameter PE = 1,            // lanes (output channels per cycle)
+    parameter SIMD = 1,          // window elements per lane
+    parameter WEIGHT_BITS = 4,   // signed weight width
+    parameter XB = 2,            // unsigned input width
+    parameter ACC_BITS = 16,     // result width (exact modulo 2^ACC_BITS)
+    parameter D = 2,             // digit bits (FORM=0): D <= XB
+    parameter DSP = 0,           // 1: W*x as one registered multiply per element (D = XB)
+    parameter LATENCY = 1,       // cycles from w, x to psum; must equal the logic formulation's (checked)
+    parameter FORM = 0           // 0: logic (synthesis), 1: word arithmetic (simulation)
+) (
+    input  wire                            clk,
+    input  wire [PE*SIMD*WEIGHT_BITS-1:0]  w,
+    input  wire [SIMD*XB-1:0]              x,
+    output wire [PE*ACC_BITS-1:0]          psum
+);
+
+localparam NDIG = (XB + D - 1) / D;                  // digits per input
+localparam DW = (D > 1 || NDIG > 1) ? WEIGHT_BITS + D : WEIGHT_BITS;  // digit product width (signed)
+localparam SIMD_LVLS = SIMD > 1 ? $clog2(SIMD) : 0;
+localparam LW0 = DW + SIMD_LVLS;                     // natural width of a lane's digit sum
+localparam LW = NDIG > 1 ? (LW0 < ACC_BITS ? LW0 : ACC_BITS) : ACC_BITS;
+localparam MUL_LAT = DSP ? 1 : 0;                    // registered multiply (DSP M register)
+localparam TREE_LAT = MUL_LAT + (SIMD_LVLS > 0 ? SIMD_LVLS : 1) + (NDIG > 1 ? $clog2(NDIG) : 0);
+localparam CHUNK = 16;                               // FORM=1: elements per registered chunk sum
+localparam G = (SIMD + CHUNK - 1) / CHUNK;           // FORM=1: chunks per lane
+localparam [ACC_BITS-1:0] W_OFFSET = 1 << (WEIGHT_BITS - 1);
+
+initial begin
+    if (PE < 1 || SIMD < 1) $error("spikeflow_lane_sum: PE and SIMD must be >= 1");
+    if (D < 1 || D > XB) $error("spikeflow_lane_sum: D must be 1..XB");
+    if (DSP != 0 && D != XB) $error("spikeflow_lane_sum: DSP=1 takes whole inputs (D = XB)");
+    if (FORM != 0 && FORM != 1) $error("spikeflow_lane_sum: FORM must be 0 (logic) or 1 (word)");
+    if (LATENCY != TREE_LAT) $error("spikeflow_lane_sum: LATENCY must be %0d for these parameters", TREE_LAT);
+end
+
+genvar gp, gd, ge, gg;
+generate
+if (FORM == 0) begin : g_logic
+    // the inputs in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [SIMD*NDIG*D-1:0] xdig;  // unused with DSP
+    /* verilator lint_on UNUSEDSIGNAL */
+    integer xe;
+    always @* begin
+        xdig = {SIMD*NDIG*D{1'b0}};
+        for (xe = 0; xe < SIMD; xe = xe + 1) xdig[xe*NDIG*D +: XB] = x[xe*XB +: XB];
+    end
+
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+        wire [NDIG*LW-1:0] dsum;
+        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_digit
+            wire [SIMD*DW-1:0] prod;
+            if (DSP) begin : g_mul
+                // W*x, registered (the DSP's M register): one scope per term, pixel layers only
+                for (ge = 0; ge < SIMD; ge = ge + 1) begin : g_term
+                    reg signed [DW-1:0] p;
+                    wire signed [WEIGHT_BITS-1:0] ws = w[(gp*SIMD + ge)*WEIGHT_BITS +: WEIGHT_BITS]
+                                                       ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
+                    wire signed [XB:0] xv = {1'b0, x[ge*XB +: XB]};
+                    always @(posedge clk) begin
+                        p <= ws * xv;
+                    end
+                    assign prod[ge*DW +: DW] = p;
+                end
+            end else if (D > 1) begin : g_tab
+                // W * digit, bit-sliced: plane j holds bit j of all SIMD terms, so each operation below is one
+                // SIMD-wide bitwise operation. sum_k digit[k] * (W << k) is added by ripple-carry adders written
+                // as logic, not `+` (no carry chain is inferred); every product bit is a function of the
+                // WEIGHT_BITS + D <= 6 input bits, which LUT mapping makes one LUT. Yosys builds a few cells per
+                // plane, where a per-bit lookup in a constant truth table became a 64-wide shifter per product
+                // bit before constant folding (five times the synthesis time, the same LUTs).
+                reg [DW*SIMD-1:0] ev;   // the signed weights sign-extended to DW bits, by plane
+                reg [D*SIMD-1:0]  dv;   // the digits, by plane
+                reg [DW*SIMD-1:0] acc;  // the product so far, by plane
+                reg [SIMD-1:0]    pp, hs, cy, cn;
+                reg [SIMD*DW-1:0] p;
+                integer e, j, m;
+                always @* begin
+                    for (e = 0; e < SIMD; e = e + 1) begin
+                        for (j = 0; j < DW; j = j + 1)  // offset binary: the sign bit inverted
+                            ev[j*SIMD + e] = w[(gp*SIMD + e)*WEIGHT_BITS + (j < WEIGHT_BITS ? j : WEIGHT_BITS - 1)]
+                                             ^ (j >= WEIGHT_BITS - 1);
+                        for (m = 0; m < D; m = m + 1) dv[m*SIMD + e] = xdig[(e*NDIG + gd)*D + m];
+                    end
+                    for (j = 0; j < DW; j = j + 1) acc[j*SIMD +: SIMD] = ev[j*SIMD +: SIMD] & dv[0 +: SIMD];
+                    for (m = 1; m < D; m = m + 1) begin
+                        cy = {SIMD{1'b0}};
+                        for (j = m; j < DW; j = j + 1) begin
+                            pp = ev[(j-m)*SIMD +: SIMD] & dv[m*SIMD +: SIMD];
+                            hs = acc[j*SIMD +: SIMD] ^ pp;
+                            cn = (acc[j*SIMD +: SIMD] & pp) | (cy & hs);
+                            acc[j*SIMD +: SIMD] = hs ^ cy;
+                            cy = cn;
+                        end
+                    end
+                    for (e = 0; e < SIMD; e = e + 1)
+                        for (j = 0; j < DW; j = j + 1) p[e*DW + j] = acc[j*SIMD + e];
+                end
+                assign prod = p;
+            end else begin : g_and
+                // W * bit: the signed weight gated by the bit
+                reg [SIMD*DW-1:0] p;
+                reg [WEIGHT_BITS-1:0] ws;
+                integer e;
+                always @* begin
+                    for (e = 0; e < SIMD; e = e + 1) begin
+                        ws = w[(gp*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] ^ {1'b1, {(WEIGHT_BITS-1){1'b0}}};
+                        p[e*DW +: DW] = xdig[e*NDIG + gd] ? {{(DW-WEIGHT_BITS){ws[WEIGHT_BITS-1]}}, ws}
+                                                          : {DW{1'b0}};
+                    end
+                end
+                assign prod = p;
+            end
+            spikeflow_adder_tree #(.N(SIMD), .IN_W(DW), .SHIFT(0), .OUT_W(LW))
+                u_tree (.clk(clk), .en(1'b1), .in_data(prod), .out_data(dsum[gd*LW +: LW]));
+        end
+        if (NDIG > 1) begin : g_comb
+            spikeflow_adder_tree #(.N(NDIG), .IN_W(LW), .SHIFT(D), .OUT_W(ACC_BITS))
+                u_tree (.clk(clk), .en(1'b1), .in_data(dsum), .out_data(psum[gp*ACC_BITS +: ACC_BITS]));
+        end else begin : g_one
+            assign psum[gp*ACC_BITS +: ACC_BITS] = dsum;
+        end
+    end
+end else begin : g_word
+    // The logic formulation's arithmetic in its own association, so that an equivalence checker matches the two
+    // node for node: per digit, the products summed by a balanced tree (nodes 2i and 2i+1 of each level, an odd
+    // node out passing up), then the digit sums combined weighted 2^(k*D). The tree's lowest four levels are one
+    // expression per chunk of CHUNK = 16 elements (zero-padded), registered once: Verilator evaluates it as a few
+    // instructions per element. The upper levels add the chunk sums, then a delay line makes up LATENCY.
+    // the inputs in whole digits, element e's digit k at xd[(e*NDIG + k)*D +: D], zero-padded to G*CHUNK elements
+    wire [G*CHUNK*NDIG*D-1:0] xd;
+    for (ge = 0; ge < G*CHUNK; ge = ge + 1) begin : g_xd
+        if (ge < SIMD && NDIG*D == XB) begin : g_whole
+            assign xd[ge*NDIG*D +: NDIG*D] = x[ge*XB +: XB];
+        end else if (ge < SIMD) begin : g_part
+            assign xd[ge*NDIG*D +: NDIG*D] = {{(NDIG*D-XB){1'b0}}, x[ge*XB +: XB]};
+        end else begin : g_pad
+            assign xd[ge*NDIG*D +: NDIG*D] = {NDIG*D{1'b0}};
+        end
+    end
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+        // the lane's weights, zero-padded to G*CHUNK elements (a zero digit makes a padded product 0)
+        wire [G*CHUNK*WEIGHT_BITS-1:0] wl;
+        if (G*CHUNK > SIMD) begin : g_wpad
+            assign wl = {{((G*CHUNK-SIMD)*WEIGHT_BITS){1'b0}}, w[gp*SIMD*WEIGHT_BITS +: SIMD*WEIGHT_BITS]};
+        end else begin : g_wfull
+            assign wl = w[gp*SIMD*WEIGHT_BITS +: SIMD*WEIGHT_BITS];
+        end
+        // registered chunk sums: chunk c of digit k at csum[k*G + c]; a chunk's digits in one block, so that the
+        // simulator decodes each weight once
+        reg [ACC_BITS-1:0] csum [0:NDIG*G-1];
+        for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
+            // the adder tree's first four levels over the chunk's products: ((t0+t1)+(t2+t3))+...
+`define SPIKEFLOW_TERM(i) (({{(ACC_BITS-WEIGHT_BITS){1'b0}}, wl[(gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]} - W_OFFSET) \
+                           * {{(ACC_BITS-D){1'b0}}, xd[((gg*CHUNK + i)*NDIG + k)*D +: D]})
+            integer k;
+            always @(posedge clk)
+                for (k = 0; k < NDIG; k = k + 1)
+                    csum[k*G + gg] <= (((`SPIKEFLOW_TERM(0) + `SPIKEFLOW_TERM(1)) + (`SPIKEFLOW_TERM(2) + `SPIKEFLOW_TERM(3)))
+                                     + ((`SPIKEFLOW_TERM(4) + `SPIKEFLOW_TERM(5)) + (`SPIKEFLOW_TERM(6) + `SPIKEFLOW_TERM(7))))
+                                    + (((`SPIKEFLOW_TERM(8) + `SPIKEFLOW_TERM(9)) + (`SPIKEFLOW_TERM(10) + `SPIKEFLOW_TERM(11)))
+                                     + ((`SPIKEFLOW_TERM(12) + `SPIKEFLOW_TERM(13)) + (`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))));
+`undef SPIKEFLOW_TERM
+        end
+        // per digit, the chunk sums added as the adder tree's upper levels
+        reg [ACC_BITS-1:0] u [0:NDIG*G-1];
+        wire [NDIG*ACC_BITS-1:0] dsum;
+        integer c, sc, dg;
+        always @* begin
+            for (c = 0; c < NDIG*G; c = c + 1) u[c] = csum[c];
+            for (dg = 0; dg < NDIG; dg = dg + 1)
+                for (sc = 1; sc < G; sc = sc * 2)
+                    for (c = 0; c + sc < G; c = c + 2 * sc) u[dg*G + c] = u[dg*G + c] + u[dg*G + c + sc];
+        end
+        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_digit
+            assign dsum[gd*ACC_BITS +: ACC_BITS] = u[gd*G];
+        end
+        // the digit sums weighted 2^(k*D), in the association of the logic formulation's combining tree
+        reg [ACC_BITS-1:0] v [0:NDIG-1];
+        integer k, s;
+        always @* begin
+            for (k = 0; k < NDIG; k = k + 1) v[k] = dsum[k*ACC_BITS +: ACC_BITS];
+            for (s = 1; s < NDIG; s = s * 2)
+                for (k = 0; k + s < NDIG; k = k + 2 * s) v[k] = v[k] + (v[k+s] << (D * s));
+        end
+        if (LATENCY > 1) begin : g_delay
+            reg [ACC_BITS-1:0] d [1:LATENCY-1];
+            integer j;
+            always @(posedge clk) begin
+                d[1] <= v[0];
+                for (j = 2; j < LATENCY; j = j + 1) d[j] <= d[j-1];
+            end
+            assign psum[gp*ACC_BITS +: ACC_BITS] = d[LATENCY-1];
+        end else begin : g_nodelay
+            assign psum[gp*ACC_BITS +: ACC_BITS] = v[0];
+        end
+    end
+end
+endgenerate
+
+endmodule
+
+`resetall

@@ -1,0 +1,325 @@
+"""Formal equivalence of the two formulations of rtl/spikeflow_lane_sum.v: the logic one that synthesis maps to LUTs
+and the word one that the fast Verilator harness simulates, proven for each neuron unit the flow generates.
+
+Both formulations are free-running pipelines without feedback. The proof has two parts:
+1. Pipeline shape (Yosys, then Python on its JSON netlist): every state element is a plain D flip-flop clocked
+   every cycle (no enable, reset, latch or memory), there is no loop, and every path from an input bit to an output
+   bit crosses exactly LATENCY flip-flops. Then each output is a function C of the inputs LATENCY cycles earlier,
+   whatever the initial state.
+2. Combinational equivalence (Yosys miter, ABC `cec` with SAT sweeping): with every flip-flop replaced by a wire,
+   C_logic == C_word for all inputs: all weights, all inputs, every lane.
+Together: the two give the same psum at every cycle from the LATENCY-th on, from any initial state.
+
+Results are cached by the parameters, the text of the library files and the tools' versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from spikeflow.backends.rtl.tools import cache_root, replace_atomically
+from spikeflow.errors import SpikeflowError, ToolMissingError
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LIBRARY = ("spikeflow_lane_sum.v", "spikeflow_adder_tree.v")
+CHECK_VERSION = 1  # bump when the scripts or the rules below change (invalidates the cache)
+STATEFUL_TYPES = ("$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr",
+                  "$dffsre", "$dlatch", "$adlatch", "$dlatchsr", "$sr", "$mem", "$mem_v2", "$memrd", "$memrd_v2",
+                  "$memwr", "$memwr_v2", "$meminit", "$meminit_v2", "$ff", "$anyinit")
+
+
+class EquivalenceError(SpikeflowError):
+    """The two lane-sum formulations differ, or their equivalence could not be decided (the message names the
+    instance, its parameters and the log)."""
+
+
+@dataclass(frozen=True)
+class LaneSumParams:
+    """The parameters of one spikeflow_lane_sum, as spikeflow_neuron derives them (mirrors its localparams)."""
+
+    pe: int
+    simd: int
+    weight_bits: int
+    xb: int
+    acc_bits: int
+    digit: int
+    dsp: bool
+    latency: int
+
+    @classmethod
+    def of_neuron(cls, p: dict[str, Any]) -> LaneSumParams:
+        """From the parameters of a spikeflow_neuron or spikeflow_head instance (instances.json)."""
+        parallel = int(p.get("TIME_PARALLEL", 1)) != 0
+        pixels = int(p.get("IN_KIND", 1)) == 0
+        in_bits = int(p["IN_BITS"])
+        xb = 1 if not parallel else (in_bits if pixels else int(p["IN_MAX"]).bit_length())
+        weight_bits = int(p["WEIGHT_BITS"])
+        dsp = int(p.get("USE_DSP", 0)) != 0 and pixels and parallel
+        d_lut = 1 if weight_bits >= 5 else 6 - weight_bits
+        digit = xb if dsp else min(d_lut, xb)
+        ndig = -(-xb // digit)
+        simd = int(p["SIMD"])
+        levels = (simd - 1).bit_length() if simd > 1 else 0
+        latency = int(dsp) + max(levels, 1) + ((ndig - 1).bit_length() if ndig > 1 else 0)
+        return cls(pe=int(p["PE"]), simd=simd, weight_bits=weight_bits, xb=xb, acc_bits=int(p["ACC_BITS"]),
+                   digit=digit, dsp=dsp, latency=latency)
+
+    @property
+    def label(self) -> str:
+        return (f"PE={self.pe} SIMD={self.simd} W={self.weight_bits} XB={self.xb} ACC={self.acc_bits} "
+                f"D={self.digit}{' DSP' if self.dsp else ''} latency {self.latency}")
+
+
+@dataclass
+class EquivalenceResult:
+    params: LaneSumParams
+    verdict: str  # "equivalent", "different", "undecided"
+    detail: str  # what decided it (or what failed), one line
+    seconds: float
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self.params), "verdict": self.verdict, "detail": self.detail,
+                "seconds": round(self.seconds, 2), "cached": self.cached}
+
+
+def find_abc() -> Path:
+    exe = shutil.which("yosys-abc")
+    if not exe:
+        raise ToolMissingError("yosys-abc not found: it comes with Yosys (Debian: apt-get install yosys; "
+                               "'make setup' does)")
+    return Path(exe)
+
+
+def lane_sum_instances(rtl_dir: Path) -> list[tuple[str, LaneSumParams]]:
+    """(instance name, lane-sum parameters) of every neuron unit of a generated design (rtl_dir/instances.json)."""
+    instances = json.loads((rtl_dir / "instances.json").read_text())
+    return [(inst["instance"], LaneSumParams.of_neuron(inst["parameters"])) for inst in instances
+            if inst["module"] in ("spikeflow_neuron", "spikeflow_head")]
+
+
+# ---------------------------------------------------------------- pipeline shape and flip-flop removal
+Bit = int | str  # a net bit of a Yosys JSON netlist, or a constant "0", "1", "x", "z"
+
+
+def _cell_io(cell: dict[str, Any]) -> tuple[list[Bit], list[Bit]]:
+    """A cell's data input bits and output bits (a flip-flop's clock is not data)."""
+    ins: list[Bit] = []
+    outs: list[Bit] = []
+    for port, bits in cell["connections"].items():
+        if cell["type"] == "$dff" and port == "CLK":
+            continue
+        (outs if cell["port_directions"][port] == "output" else ins).extend(bits)
+    return ins, outs
+
+
+def pipeline_latencies(module: dict[str, Any]) -> dict[str, set[int]]:
+    """For each output port, the numbers of flip-flops on the paths from the input ports to its bits.
+
+    Raises EquivalenceError for a state element other than a plain $dff, or a combinational loop."""
+    driver: dict[Bit, tuple[str, dict[str, Any]]] = {}
+    for name, cell in module["cells"].items():
+        if cell["type"] in STATEFUL_TYPES or (cell["type"].startswith("$") and "dff" in cell["type"]
+                                              and cell["type"] != "$dff"):
+            raise EquivalenceError(f"cell {name} is a {cell['type']}: the check covers pipelines of plain "
+                                   f"flip-flops clocked every cycle")
+        for bit in _cell_io(cell)[1]:
+            driver[bit] = (name, cell)
+    inputs = {bit for port in module["ports"].values() if port["direction"] == "input" for bit in port["bits"]}
+    memo: dict[str, frozenset[int]] = {}  # per cell: latencies of its outputs
+    busy: set[str] = set()
+
+    def cell_latency(name: str, cell: dict[str, Any]) -> frozenset[int]:
+        # iterative depth-first walk over the cells that drive this one's inputs
+        stack: list[tuple[str, dict[str, Any]]] = [(name, cell)]
+        while stack:
+            cname, c = stack[-1]
+            if cname in memo:
+                stack.pop()
+                continue
+            busy.add(cname)
+            pending = []
+            for bit in _cell_io(c)[0]:
+                if bit in driver:
+                    dname, dcell = driver[bit]
+                    if dname not in memo:
+                        if dname in busy:
+                            raise EquivalenceError(f"a combinational loop through cell {dname}")
+                        pending.append((dname, dcell))
+            if pending:
+                stack.extend(pending)
+                continue
+            lats: set[int] = set()
+            for bit in _cell_io(c)[0]:
+                if bit in driver:
+                    lats |= memo[driver[bit][0]]
+                elif bit in inputs:
+                    lats.add(0)
+            step = 1 if c["type"] == "$dff" else 0
+            memo[cname] = frozenset(lat + step for lat in lats)
+            busy.discard(cname)
+            stack.pop()
+        return memo[name]
+
+    out: dict[str, set[int]] = {}
+    for pname, port in module["ports"].items():
+        if port["direction"] != "output":
+            continue
+        lats: set[int] = set()
+        for bit in port["bits"]:
+            if bit in driver:
+                lats |= cell_latency(*driver[bit])
+            elif bit in inputs:
+                lats.add(0)
+        out[pname] = lats
+    return out
+
+
+def remove_flip_flops(module: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a JSON netlist module with every $dff replaced by a wire from D to Q."""
+    subst: dict[Bit, Bit] = {}
+    for cell in module["cells"].values():
+        if cell["type"] == "$dff":
+            for d, q in zip(cell["connections"]["D"], cell["connections"]["Q"], strict=True):
+                subst[q] = d
+
+    def resolve(bit: Bit) -> Bit:
+        seen = 0
+        while bit in subst:
+            bit = subst[bit]
+            seen += 1
+            if seen > len(subst):
+                raise EquivalenceError("a loop of flip-flops")
+        return bit
+
+    def fix(bits: Iterable[Bit]) -> list[Bit]:
+        return [resolve(b) for b in bits]
+
+    cells = {name: {**cell, "connections": {p: fix(bits) for p, bits in cell["connections"].items()}}
+             for name, cell in module["cells"].items() if cell["type"] != "$dff"}
+    ports = {name: {**port, "bits": fix(port["bits"])} for name, port in module["ports"].items()}
+    # an output bit that was a flip-flop's Q now names its D: a buffer keeps the port's own bits distinct
+    netnames = {name: {**net, "bits": fix(net["bits"])} for name, net in module.get("netnames", {}).items()}
+    return {**module, "cells": cells, "ports": ports, "netnames": netnames}
+
+
+# ---------------------------------------------------------------- running the tools
+def _render(name: str, out: Path, **values: Any) -> Path:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    out.write_text(env.get_template(name).render(**values))
+    return out
+
+
+def _run(cmd: list[str], cwd: Path, log: Path, timeout_s: float) -> str:
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError(f"{Path(cmd[0]).name} ran past {timeout_s:.0f} s") from exc
+    text = proc.stdout + proc.stderr
+    with log.open("a") as f:
+        f.write(f"$ {' '.join(cmd)}\n{text}\n")
+    if proc.returncode != 0:
+        last = [line for line in text.splitlines() if line.strip()][-1:] or ["(no output)"]
+        raise EquivalenceError(f"{Path(cmd[0]).name} failed in {cwd}: {last[0]}")
+    return text
+
+
+def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: float = 600.0) -> EquivalenceResult:
+    """Prove the two formulations of `library`/spikeflow_lane_sum.v equal for `params`, in folder `work`."""
+    yosys = shutil.which("yosys")
+    if not yosys:
+        raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does)")
+    abc = find_abc()
+    started = time.time()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "equivalence.log"
+    log.write_text("")
+    wrapper = _render("lane_sum_equiv.v.j2", work / "lane_sum_equiv.v", p=params, label=params.label)
+    sources = [str((library / f).resolve()) for f in LIBRARY]
+    script = _render("lane_sum_equiv_elaborate.ys.j2", work / "elaborate.ys", label=params.label,
+                     wrapper=wrapper.name, sources=sources)
+    try:
+        _run([yosys, "-q", str(script.name)], work, log, timeout_s)
+        for name in ("lane_logic", "lane_word"):
+            netlist = json.loads((work / f"{name}.json").read_text())
+            module = netlist["modules"][name]
+            latencies = pipeline_latencies(module)["psum"]
+            if latencies != {params.latency}:
+                return EquivalenceResult(params, "different", f"{name}: paths from the inputs to psum cross "
+                                         f"{sorted(latencies)} flip-flops, not {params.latency}",
+                                         time.time() - started)
+            netlist["modules"] = {name: remove_flip_flops(module)}
+            (work / f"{name}_comb.json").write_text(json.dumps(netlist))
+        script = _render("lane_sum_equiv_miter.ys.j2", work / "miter.ys", label=params.label)
+        _run([yosys, "-q", str(script.name)], work, log, timeout_s)
+        text = _run([str(abc), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
+    except TimeoutError as exc:
+        return EquivalenceResult(params, "undecided", str(exc), time.time() - started)
+    seconds = time.time() - started
+    # iprove on a miter: UNSATISFIABLE means no input makes the two differ
+    if "UNSATISFIABLE" in text or "Networks are equivalent" in text:
+        return EquivalenceResult(params, "equivalent", f"same {params.latency}-cycle pipeline shape; combinational "
+                                 "cores equal (ABC iprove)", seconds)
+    if "SATISFIABLE" in text or "are not equivalent" in text:
+        return EquivalenceResult(params, "different", f"ABC found inputs where the formulations differ ({log})",
+                                 seconds)
+    return EquivalenceResult(params, "undecided", f"ABC gave no verdict ({log})", seconds)
+
+
+def _tool_versions() -> str:
+    out = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    return out
+
+
+def equivalence_key(params: LaneSumParams, library: Path) -> str:
+    h = hashlib.sha256(json.dumps({"params": asdict(params), "version": CHECK_VERSION,
+                                   "tools": _tool_versions()}, sort_keys=True).encode())
+    for f in LIBRARY:
+        h.update((library / f).read_bytes())
+    for name in ("lane_sum_equiv.v.j2", "lane_sum_equiv_elaborate.ys.j2", "lane_sum_equiv_miter.ys.j2"):
+        h.update((TEMPLATE_DIR / name).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, timeout_s: float = 600.0,
+                    cache: Path | None = None) -> list[EquivalenceResult]:
+    """prove_lane_sum for each distinct parameter set (cached: an equivalent verdict is kept by key)."""
+    cache = cache_root() / "equivalence" if cache is None else cache
+    distinct = list(dict.fromkeys(params))
+
+    def one(p: LaneSumParams) -> EquivalenceResult:
+        entry = cache / f"{equivalence_key(p, library)}.json"
+        if entry.is_file():
+            data = json.loads(entry.read_text())
+            return EquivalenceResult(p, data["verdict"], data["detail"], data["seconds"], cached=True)
+        with tempfile.TemporaryDirectory(prefix="spikeflow-equiv-") as tmp:
+            result = prove_lane_sum(p, library, Path(tmp), timeout_s)
+            if result.verdict != "equivalent":
+                kept = cache / "failed" / entry.stem
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(tmp, kept)
+                result.detail += f" (files kept in {kept})"
+        if result.verdict == "equivalent":
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(entry, lambda tmp: tmp.write_text(json.dumps(result.as_dict())))
+        return result
+
+    # the largest first, so that the last to finish is a short one
+    order = sorted(distinct, key=lambda p: -p.pe * p.simd)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = dict(zip(order, pool.map(one, order), strict=True))
+    by_params = {p: done[p] for p in distinct}
+    return [by_params[p] for p in params]
