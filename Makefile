@@ -64,6 +64,8 @@ lint: setup
 bench: setup
 	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml \
 		--to verify
+	$(BIN)/python bench/rtlsim_speed.py --frames 64 --out build/bench/rtlsim-tiny
+	$(BIN)/python bench/rtlsim_speed.py --ir build/default/ir --frames 8 --out build/bench/rtlsim-default
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py

@@ -1,6 +1,9 @@
 """Speed of the fast cycle-accurate RTL harness (Verilator C++, spikeflow.backends.rtl.rtlsim) on a tiny-like design.
 
-    python bench/rtlsim_speed.py [--ir build/demo/ir] [--frames 16] [--out build/bench_rtlsim] [--jobs 2]
+    python bench/rtlsim_speed.py [--ir build/demo/ir] [--frames 16] [--out build/bench/rtlsim-tiny] [--jobs 2]
+
+Writes its figures to OUT/rtlsim_speed.json (harness build seconds, simulated cycles per wall and CPU second,
+cycles per frame, frames per second, bit-exact) as well as printing them.
 
 Uses the IR at --ir when it exists, else a random network of the tiny architecture (3x64x64 input, convs
 12/24/48/64 with 2x2 max-pools after the first three, 1x1 head to 27, T=3): the speed depends only on the
@@ -12,6 +15,8 @@ The outputs are checked against the golden model.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ir", type=Path, default=DEFAULT_IR)
     ap.add_argument("--frames", type=int, default=64)
-    ap.add_argument("--out", type=Path, default=Path("build/bench_rtlsim"))
+    ap.add_argument("--out", type=Path, default=Path("build/bench/rtlsim-tiny"))
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     if args.frames < 3:
@@ -51,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     sim = RtlSim(build, jobs=args.jobs)
     t0 = time.perf_counter()
     sim.compile()
-    print(f"verilator build: {time.perf_counter() - t0:.1f} s (cached when unchanged)")
+    build_seconds = time.perf_counter() - t0
+    print(f"verilator build: {build_seconds:.1f} s (cached when unchanged)")
     frames = np.random.default_rng(1).integers(0, 256, size=(args.frames, *net.input_shape), dtype=np.uint8)
     out, done = sim.run(frames)
     exact = bool(np.array_equal(out, run_counts(net, frames)))
@@ -66,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{timing.latency} cycles")
     print(f"simulated frames/s: {cps / timing.cycles_per_frame:.1f}")
     print(f"bit-exact vs golden: {exact}")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    (args.out / "rtlsim_speed.json").write_text(json.dumps({
+        "network": what, "input_shape": list(net.input_shape), "frames": args.frames,
+        "harness_build_seconds": round(build_seconds, 1), "simulated_cycles": sim.last_cycles,
+        "cycles_per_second_wall": cps, "cycles_per_cpu_second": cpu_cps, "target_cycles_per_second": TARGET_CPS,
+        "cycles_per_frame": timing.cycles_per_frame, "latency_cycles": timing.latency,
+        "simulated_frames_per_second": cps / timing.cycles_per_frame, "bit_exact": exact,
+        "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+    }, indent=1) + "\n")
+    print(f"figures: {args.out / 'rtlsim_speed.json'}")
     return 0 if exact else 1
 
 
