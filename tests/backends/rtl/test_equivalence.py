@@ -117,3 +117,29 @@ def test_instances_of_a_generated_design(tmp_path: Path) -> None:
     pairs = lane_sum_instances(build.out_dir)
     assert [name for name, _ in pairs] == ["u_conv0", "u_conv1", "u_head"]
     assert pairs[0][1].xb == 8 and pairs[1][1].xb == 2
+
+
+def test_the_equiv_step_reports_every_neuron_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build step on a small network: report/equivalence.json names each unit and its verdict."""
+    import json
+
+    import numpy as np
+
+    from spikeflow.backends.rtl import generate_rtl
+    from spikeflow.backends.rtl.steps import step_equiv
+    from spikeflow.flow.builddir import BuildDir
+    from spikeflow.flow.config import BuildConfig, ModelSource
+    from spikeflow.ir.random import random_network
+
+    _need_tools()
+    monkeypatch.setenv("SPIKEFLOW_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SPIKEFLOW_SYNTH_JOBS", "1")
+    net = random_network(np.random.default_rng(4), input_shape=(1, 4, 4), channels=(2,), pool_after=(False,),
+                         kernel=1, head_channels=3, name="eqstep")
+    build = BuildDir.of(tmp_path / "b")
+    generate_rtl(net, build.rtl)
+    step_equiv(build, BuildConfig(ModelSource("qonnx", tmp_path / "unused.onnx"), steps=("equiv",)))
+    report = json.loads((build.report / "equivalence.json").read_text())
+    assert report["equivalent"] is True
+    assert [row["instance"] for row in report["instances"]] == ["u_conv0", "u_head"]
+    assert {row["verdict"] for row in report["instances"]} == {"equivalent"}
