@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.spikeflow-installed
 PYTEST_ARGS ?=
+# pytest-xdist workers; --dist loadscope keeps a module's tests (and its shared fixtures) on one worker
+PYTEST_JOBS ?= 2
 BOARD ?= zcu104
 BUILD ?= build/demo
 DRY_RUN ?=
@@ -50,10 +52,10 @@ hls: setup
 	$(BIN)/spikeflow build build/hls --config model/builds/hls.yaml
 
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadscope $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadscope -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check spikeflow tests bench sim
