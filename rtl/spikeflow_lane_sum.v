@@ -7,13 +7,13 @@
 //          bit-sliced logic (one LUT per bit, WEIGHT_BITS + D <= 6 inputs), or a registered multiply with DSP=1;
 //          per digit a balanced registered adder tree (spikeflow_adder_tree) sums the SIMD products, and a
 //          second tree combines the digit sums weighted 2^(k*D).
-//   FORM=1 (word, for cycle simulators): W*x as word arithmetic in chunks of CHUNK elements, each chunk sum a
-//          single expression registered once, the chunk sums added and delayed to the same LATENCY. Verilator
-//          evaluates it as a few machine instructions per element, where the logic formulation is evaluated
-//          bit by bit (40x slower).
+//   FORM=1 (word, for cycle simulators): the same digit products as word arithmetic, added in the same
+//          association; the trees' first four levels are one expression per chunk of CHUNK elements, registered
+//          once, and a delay line makes up LATENCY. Verilator evaluates it as a few machine instructions per
+//          element, where it evaluates the logic formulation bit by bit (21x slower on the tiny design).
 // Both are pipelines without feedback whose every path from (w, x) to psum crosses LATENCY registers, so their
-// outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.verify.equivalence proves it with
-// Yosys and ABC for every instance the flow generates.
+// outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.backends.rtl.equivalence
+// proves it with Yosys and ABC for every instance the flow generates.
 //
 // w: lane p's element e at w[(p*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] in offset binary (W + 2^(WEIGHT_BITS-1)).
 // x: element e at x[e*XB +: XB], unsigned. psum: lane p at psum[p*ACC_BITS +: ACC_BITS].

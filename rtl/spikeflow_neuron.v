@@ -256,7 +256,7 @@ end
 
 // ---------------------------------------------------------------- S2 ..: products and adder trees
 // spikeflow_lane_sum: the logic formulation for synthesis, word arithmetic when SPIKEFLOW_WORD_ARITH is defined
-// (the fast Verilator harness); the two are proven equal per instance (spikeflow.verify.equivalence)
+// (the fast Verilator harness); the two are proven equal per instance (spikeflow.backends.rtl.equivalence)
 `ifdef SPIKEFLOW_WORD_ARITH
 localparam ARITH_FORM = 1;
 `else

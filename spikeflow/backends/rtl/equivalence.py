@@ -29,12 +29,14 @@ from typing import Any
 
 import jinja2
 
+from spikeflow.backends.rtl.synth import find_yosys, yosys_version
 from spikeflow.backends.rtl.tools import cache_root, replace_atomically
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIBRARY = ("spikeflow_lane_sum.v", "spikeflow_adder_tree.v")
 CHECK_VERSION = 1  # bump when the scripts or the rules below change (invalidates the cache)
+# state elements other than a plain $dff (enables, resets, latches, memories): the check refuses them
 STATEFUL_TYPES = ("$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr",
                   "$dffsre", "$dlatch", "$adlatch", "$dlatchsr", "$sr", "$mem", "$mem_v2", "$memrd", "$memrd_v2",
                   "$memwr", "$memwr_v2", "$meminit", "$meminit_v2", "$ff", "$anyinit")
@@ -131,8 +133,7 @@ def pipeline_latencies(module: dict[str, Any]) -> dict[str, set[int]]:
     Raises EquivalenceError for a state element other than a plain $dff, or a combinational loop."""
     driver: dict[Bit, tuple[str, dict[str, Any]]] = {}
     for name, cell in module["cells"].items():
-        if cell["type"] in STATEFUL_TYPES or (cell["type"].startswith("$") and "dff" in cell["type"]
-                                              and cell["type"] != "$dff"):
+        if cell["type"] in STATEFUL_TYPES:
             raise EquivalenceError(f"cell {name} is a {cell['type']}: the check covers pipelines of plain "
                                    f"flip-flops clocked every cycle")
         for bit in _cell_io(cell)[1]:
@@ -210,7 +211,6 @@ def remove_flip_flops(module: dict[str, Any]) -> dict[str, Any]:
     cells = {name: {**cell, "connections": {p: fix(bits) for p, bits in cell["connections"].items()}}
              for name, cell in module["cells"].items() if cell["type"] != "$dff"}
     ports = {name: {**port, "bits": fix(port["bits"])} for name, port in module["ports"].items()}
-    # an output bit that was a flip-flop's Q now names its D: a buffer keeps the port's own bits distinct
     netnames = {name: {**net, "bits": fix(net["bits"])} for name, net in module.get("netnames", {}).items()}
     return {**module, "cells": cells, "ports": ports, "netnames": netnames}
 
@@ -239,9 +239,7 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout_s: float) -> str:
 
 def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: float = 600.0) -> EquivalenceResult:
     """Prove the two formulations of `library`/spikeflow_lane_sum.v equal for `params`, in folder `work`."""
-    yosys = shutil.which("yosys")
-    if not yosys:
-        raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does)")
+    yosys = str(find_yosys())
     abc = find_abc()
     started = time.time()
     work.mkdir(parents=True, exist_ok=True)
@@ -279,14 +277,9 @@ def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: 
     return EquivalenceResult(params, "undecided", f"ABC gave no verdict ({log})", seconds)
 
 
-def _tool_versions() -> str:
-    out = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
-    return out
-
-
 def equivalence_key(params: LaneSumParams, library: Path) -> str:
     h = hashlib.sha256(json.dumps({"params": asdict(params), "version": CHECK_VERSION,
-                                   "tools": _tool_versions()}, sort_keys=True).encode())
+                                   "tools": yosys_version()}, sort_keys=True).encode())
     for f in LIBRARY:
         h.update((library / f).read_bytes())
     for name in ("lane_sum_equiv.v.j2", "lane_sum_equiv_elaborate.ys.j2", "lane_sum_equiv_miter.ys.j2"):
@@ -321,5 +314,4 @@ def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, t
     order = sorted(distinct, key=lambda p: -p.pe * p.simd)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         done = dict(zip(order, pool.map(one, order), strict=True))
-    by_params = {p: done[p] for p in distinct}
-    return [by_params[p] for p in params]
+    return [done[p] for p in params]

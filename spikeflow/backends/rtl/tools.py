@@ -20,7 +20,7 @@ HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKE
 
 # The fast harness simulates the neuron units' lane sums as word arithmetic (spikeflow_lane_sum FORM=1), which
 # Verilator evaluates as a few instructions per element where the logic formulation that synthesis maps to LUTs is
-# evaluated bit by bit; the equivalence check (spikeflow.verify.equivalence) proves the two equal per instance.
+# evaluated bit by bit; the equivalence check (spikeflow.backends.rtl.equivalence) proves the two equal per instance.
 # cocotb keeps the logic formulation.
 HARNESS_ARITH = ("-DSPIKEFLOW_WORD_ARITH",)
 
