@@ -24,11 +24,13 @@ class Register:
 STATUS_REGISTERS: tuple[Register, ...] = (
     Register("ID", 0x00, "r", f"0x{STATUS_ID:08X} ('SPKF')"),
     Register("STREAM", 0x04, "r", "{OUT_WIDTH[15:0], IN_WIDTH[15:0]}: the accelerator's stream widths"),
-    Register("FRAMES_IN", 0x08, "r", "input frames accepted (TLAST handshakes)"),
-    Register("FRAMES_OUT", 0x0C, "r", "output frames sent (TLAST handshakes)"),
-    Register("ERRORS", 0x10, "r", "malformed input frames"),
+    Register("FRAMES_IN", 0x08, "r", "input frames accepted (frames, not batches)"),
+    Register("FRAMES_OUT", 0x0C, "r", "output frames sent (frames, not batches)"),
+    Register("ERRORS", 0x10, "r", "malformed input frames, a misplaced or missing DMA TLAST included"),
     Register("CYCLES", 0x14, "r", "clock cycles since reset or the last clear"),
     Register("CONTROL", 0x18, "w", "bit 0: clear FRAMES_IN, FRAMES_OUT and CYCLES"),
+    Register("BATCH", 0x1C, "rw", "frames per DMA transfer (reset 1, 0 counts as 1): the DMA's TLAST ends each "
+                                  "batch on the input, the shell's on the output; write it while no batch runs"),
 )
 STATUS_ADDR_WIDTH = 6  # s_axil address bits of the status block
 

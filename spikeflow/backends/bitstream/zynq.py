@@ -133,10 +133,12 @@ def driver_config(rtl: RtlBuild, cfg: BuildConfig) -> dict[str, Any]:
         "network": rtl.name, "bitstream": BIT, "hwh": HWH, "stream": fmt.as_dict(),
         "packing": {"input": f"each {fmt.in_width}-bit input beat (channel-interleaved pixels, channel 0 in the "
                              f"low byte) in the low bits of a {fmt.bus_in_width}-bit little-endian DMA word, the "
-                             f"bits above zero (StreamFormat.pack_frames_bus); one DMA MM2S transfer of "
-                             f"{fmt.beats_per_frame} words per frame",
+                             f"bits above zero (StreamFormat.pack_frames_bus); one DMA MM2S transfer per batch "
+                             f"of BATCH frames ({fmt.beats_per_frame} words each, TLAST on the batch's last word "
+                             f"only)",
                     "output": f"{fmt.values_per_frame} {fmt.out_width}-bit little-endian two's-complement values "
-                              f"per frame, positions row-major, channel fastest (StreamFormat.unpack_values)"},
+                              f"per frame, positions row-major, channel fastest (StreamFormat.unpack_values); "
+                              f"one DMA S2MM transfer per batch (TLAST after its BATCH-th frame)"},
         "dma": {"ip": "dma", "mm2s_width": fmt.bus_in_width, "s2mm_width": fmt.bus_out_width,
                 "max_transfer_bytes": (1 << DMA_LENGTH_WIDTH) - 1},
         "address_map": {s.name: {"base": s.base, "range": s.range, "summary": s.summary} for s in address_map(ps)},

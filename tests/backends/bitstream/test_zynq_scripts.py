@@ -65,7 +65,8 @@ def test_dma_and_stream_wiring_at_the_stream_widths(tmp_path, board, ppb) -> Non
     accel = run.properties("accel")
     assert {k: int(v) for k, v in accel.items()} == {
         "CONFIG.BUS_IN_WIDTH": fmt.bus_in_width, "CONFIG.IN_WIDTH": fmt.in_width, "CONFIG.OUT_WIDTH": fmt.out_width,
-        "CONFIG.STATUS_WIDTH": fmt.status_width, "CONFIG.AXIL_ADDR_WIDTH": 6}
+        "CONFIG.STATUS_WIDTH": fmt.status_width, "CONFIG.BEATS_PER_FRAME": fmt.beats_per_frame,
+        "CONFIG.AXIL_ADDR_WIDTH": 6}
     assert ["-type", "module", "-reference", "spikeflow_dma_shell", "accel"] in [c.args for c in
                                                                                run.named("create_bd_cell")]
     intf = [c.args for c in run.named("connect_bd_intf_net")]
