@@ -1,79 +1,26 @@
-"""Letterbox resize (keep aspect, pad to a square) and the box mapping it implies."""
+"""The dataset readers' letterbox: the runtime's (spikeflow_runtime.letterbox, the one letterbox of the project) as
+CHW arrays, and the checks that an image file is whole before it is read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+from spikeflow_runtime.letterbox import FILL, HIGH_BIT_MODES, Letterbox, letterbox, open_rgb, to_8bit
+
+__all__ = ["HIGH_BIT_MODES", "Letterbox", "image_size", "jpeg_has_end", "letterbox_image", "open_rgb", "to_8bit"]
 
 
-@dataclass(frozen=True)
-class Letterbox:
-    """Original pixels map to model-input pixels as `p * scale + pad`."""
-
-    scale: float
-    pad_x: float
-    pad_y: float
-    orig_w: int
-    orig_h: int
-
-    @classmethod
-    def identity(cls, size: int) -> Letterbox:
-        """The mapping of an image already at the model input size."""
-        return cls(1.0, 0.0, 0.0, size, size)
-
-    def to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        """Map xyxy boxes [N, 4] from original-image pixels to model-input pixels."""
-        b = np.asarray(boxes_xyxy)
-        return b * self.scale + np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], dtype=b.dtype)
-
-    def to_original(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        """Map xyxy boxes [N, 4] from model-input pixels back to original-image pixels."""
-        b = np.asarray(boxes_xyxy)
-        return (b - np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], dtype=b.dtype)) / self.scale
+def letterbox_image(img: Image.Image, size: int, fill: int = FILL) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping aspect ratio, pad centred to size x size; returns uint8 [3, size, size] RGB: the runtime
+    letterbox's pixels (its Pillow back end, as on the device's host), transposed to CHW."""
+    frame, box = letterbox(np.asarray(img.convert("RGB")), size, fill, backend="pillow")
+    return np.ascontiguousarray(frame.transpose(2, 0, 1)), box
 
 
-def letterbox_image(img: Image.Image, size: int, fill: int = 114) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping aspect ratio, pad centred to size x size; returns uint8 [3, size, size] RGB."""
-    img = img.convert("RGB")
-    w, h = img.size
-    scale = min(size / w, size / h)
-    nw, nh = max(1, min(size, round(w * scale))), max(1, min(size, round(h * scale)))
-    if (nw, nh) != (w, h):
-        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    canvas = np.full((3, size, size), fill, np.uint8)
-    canvas[:, py : py + nh, px : px + nw] = np.asarray(img).transpose(2, 0, 1)
-    return canvas, Letterbox(scale, float(px), float(py), w, h)
-
-
-HIGH_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})  # 16-bit greyscale as PIL opens it
 JPEG_EOI = b"\xff\xd9"
 TAIL_BYTES = 64  # bytes after a JPEG's end-of-image marker that may be padding
-
-
-def to_8bit(im: Image.Image) -> Image.Image:
-    """High-bit-depth greyscale ("I;16*", "I") -> "L" keeping the top 8 of 16 bits (value >> 8).
-
-    PIL's own convert() clips such values at 255, which turns a 16-bit photo white. 16-bit RGB(A) PNGs
-    already open as 8-bit "RGB"/"RGBA" (PIL keeps the high byte), so every 16-bit image ends up as value >> 8.
-    A 32-bit "I" image is read as 16-bit: values are clipped to 0..65535 first.
-    """
-    if im.mode not in HIGH_BIT_MODES:
-        return im
-    values = np.asarray(im).astype(np.int64).clip(0, 65535)
-    return Image.fromarray((values >> 8).astype(np.uint8), "L")
-
-
-def open_rgb(path: str | Path, exif: bool = True) -> Image.Image:
-    """Decode an image file to 8-bit RGB (16-bit images: value >> 8), applying EXIF orientation when asked."""
-    with Image.open(path) as im:
-        im.load()
-        if exif:
-            im = ImageOps.exif_transpose(im)
-        return to_8bit(im).convert("RGB")
 
 
 def image_size(path: str | Path, exif: bool = True) -> tuple[int, int]:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import colorsys
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from spikeflow_runtime.draw import class_color
 
 from spikeflow.detect.head import Detections
 
 Color = tuple[int, int, int]
-
-
-def class_color(c: int) -> tuple[int, int, int]:
-    """Distinct, saturated colour for class ``c`` (golden-ratio hue walk)."""
-    r, g, b = colorsys.hsv_to_rgb((c * 0.618034) % 1.0, 0.85, 1.0)
-    return int(r * 255), int(g * 255), int(b * 255)
 
 
 def _to_hwc(img: np.ndarray) -> np.ndarray:
