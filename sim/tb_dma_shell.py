@@ -24,7 +24,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFram
 
 from spikeflow.backends.bitstream.registers import STATUS_ID, STATUS_REGISTERS, offsets
 from spikeflow.golden import run_counts
-from spikeflow.hw.stream import StreamFormat, values_from_payload
+from spikeflow.hw.stream import stream_format, values_from_payload
 from spikeflow.ir import load_network
 
 REG = offsets(STATUS_REGISTERS)
@@ -37,7 +37,7 @@ class TB:
         self.dut = dut
         self.net = load_network(os.environ["SPIKEFLOW_TB_NET"])
         self.n_frames = int(os.environ.get("SPIKEFLOW_TB_FRAMES", "4"))
-        self.fmt = StreamFormat.of(self.net, 1)
+        self.fmt = stream_format(self.net, 1)
         self.rng = np.random.default_rng(5)
         self.rand = random.Random(5)
         cocotb.start_soon(Clock(dut.aclk, 10, unit="ns").start())

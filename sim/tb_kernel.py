@@ -23,7 +23,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiRamRead, AxiRamWrite, Ax
 
 from spikeflow.backends.bitstream.registers import KERNEL_REGISTERS, offsets
 from spikeflow.golden import run_counts
-from spikeflow.hw.stream import StreamFormat, values_from_payload
+from spikeflow.hw.stream import stream_format, values_from_payload
 from spikeflow.ir import load_network
 
 REG = offsets(KERNEL_REGISTERS)
@@ -35,7 +35,7 @@ class TB:
     def __init__(self, dut):
         self.dut = dut
         self.net = load_network(os.environ["SPIKEFLOW_TB_NET"])
-        self.fmt = StreamFormat.of(self.net, 1)
+        self.fmt = stream_format(self.net, 1)
         self.rng = np.random.default_rng(9)
         self.rand = random.Random(9)
         cocotb.start_soon(Clock(dut.ap_clk, 4, unit="ns").start())

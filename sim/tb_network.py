@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models import padded_frame, values_from_payload  # noqa: E402
 
 from spikeflow.golden import run_counts  # noqa: E402
-from spikeflow.hw.stream import StreamFormat  # noqa: E402
+from spikeflow.hw.stream import stream_format  # noqa: E402
 from spikeflow.ir import load_network  # noqa: E402
 
 
@@ -43,7 +43,7 @@ class TB:
         self.ppb = int(os.environ.get("SPIKEFLOW_TB_PPB", "1"))
         self.rng = np.random.default_rng(int(os.environ.get("SPIKEFLOW_TB_SEED", "1")))
         self.rand = random.Random(int(os.environ.get("SPIKEFLOW_TB_SEED", "1")))
-        self.fmt = StreamFormat.of(self.net, self.ppb)
+        self.fmt = stream_format(self.net, self.ppb)
         self.frame_beats = self.fmt.beats_per_frame
         self.out_values = self.fmt.values_per_frame
         default_budget = self.frame_beats * self.ppb * 40 + 20000

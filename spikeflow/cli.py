@@ -9,6 +9,8 @@ import sys
 import warnings
 from collections.abc import Callable
 
+from spikeflow_runtime.cli import guarded
+
 from spikeflow.errors import SpikeflowError
 
 
@@ -144,18 +146,9 @@ def _bitstream(args: argparse.Namespace) -> None:
 
 def _drive(args: argparse.Namespace) -> None:
     """Stream a source through the build's accelerator on one back end (spikeflow.driver)."""
-    from pathlib import Path
+    from spikeflow.driver.run import run_build
 
-    from spikeflow.driver.run import RunOptions, print_run, run_source
-    from spikeflow.driver.settings import DecodeSettings
-
-    opts = RunOptions(build=Path(args.build), backend=args.backend, source=args.source,
-                      out=Path(args.out) if args.out else None,
-                      save_images=Path(args.save_images) if args.save_images else None,
-                      video_out=Path(args.video_out) if args.video_out else None, batch=args.batch, limit=args.limit,
-                      decode=DecodeSettings(conf_threshold=args.conf, iou_threshold=args.iou),
-                      progress=not args.no_progress)
-    print_run(run_source(opts), opts)
+    run_build(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,23 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="write the scripts and print the commands; run nothing")
     p.set_defaults(func=_bitstream)
 
+    from spikeflow_runtime.cli import add_run_options
+
     from spikeflow.driver.registry import backend_names
-    from spikeflow.driver.settings import CONF_THRESHOLD, IOU_THRESHOLD
 
     p = sub.add_parser("run", help="stream images, a video, a .npy array or a camera through a build's accelerator "
-                                   "(golden model, RTL harness, or a board) and write the detections")
+                                   "(golden model, RTL harness, replay of recorded outputs at a set device rate, or a "
+                                   "board) and write the detections")
     p.add_argument("build", help="build folder, e.g. build/demo")
-    p.add_argument("--backend", default="golden", choices=backend_names(), help="the device (default: golden)")
-    p.add_argument("--source", required=True, help="folder of images, video file, .npy array [N,H,W,3], or a camera "
-                                                    "index (OpenCV)")
-    p.add_argument("--out", default="detections.jsonl", help="one JSON line per input frame (default: %(default)s)")
-    p.add_argument("--save-images", metavar="DIR", help="write annotated images to DIR")
-    p.add_argument("--video-out", metavar="FILE.mp4", help="write an annotated video")
-    p.add_argument("--batch", type=int, help="frames per device call (default: the back end's)")
-    p.add_argument("--limit", type=int, help="stop after this many frames")
-    p.add_argument("--conf", type=float, default=CONF_THRESHOLD, help="score threshold (default: %(default)s)")
-    p.add_argument("--iou", type=float, default=IOU_THRESHOLD, help="NMS IoU threshold (default: %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_options(p, backend_names(), "golden")
     p.set_defaults(func=_drive)
     return parser
 
@@ -254,18 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore")
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     func: Callable[[argparse.Namespace], None] = args.func
-    try:
-        func(args)
-    except SpikeflowError as exc:
-        if args.verbose:
-            raise
-        print(f"spikeflow {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
-
+    return guarded(f"spikeflow {args.command}", lambda: func(args), args.verbose)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,16 +1,21 @@
-"""Errors a user can hit. Each names what went wrong and where, and the CLI prints it without a traceback."""
+"""Errors a user can hit. Each names what went wrong and where, and the CLI prints it without a traceback.
 
+The ones that can happen next to the device (a bad frame, a driver or device failure, a missing package) are the
+runtime's (spikeflow_runtime.errors), so that one `except SpikeflowError` catches both."""
 
-class SpikeflowError(Exception):
-    """Base class of every error the command line reports cleanly."""
+from spikeflow_runtime.errors import (
+    ConfigError,
+    DatasetError,
+    DeviceTimeoutError,
+    DriverError,
+    FrameError,
+    SpikeflowError,
+    ToolMissingError,
+)
 
-
-class DatasetError(SpikeflowError):
-    """Bad dataset description, missing image or malformed label (message names file and line)."""
-
-
-class ConfigError(SpikeflowError):
-    """Bad model or flow configuration (message names the file and the key)."""
+__all__ = ["BitstreamError", "CheckpointError", "ConfigError", "ConversionError", "DatasetError", "DeviceTimeoutError",
+           "DriverError", "ExportError", "FrameError", "HardwareSourcesError", "IRError", "SpikeflowError", "StepError",
+           "ToolMissingError", "UnsupportedModuleError"]
 
 
 class CheckpointError(SpikeflowError):
@@ -33,14 +38,6 @@ class IRError(SpikeflowError):
     """An IR file is missing, of another version or inconsistent."""
 
 
-class FrameError(SpikeflowError):
-    """A frame of the wrong shape, dtype or range was given to a model or device."""
-
-
-class ToolMissingError(SpikeflowError):
-    """An external tool (verilator, yosys, g++, vivado) is not installed."""
-
-
 class HardwareSourcesError(SpikeflowError):
     """The hardware source folders (rtl/, sim/) of a spikeflow checkout cannot be found."""
 
@@ -51,11 +48,3 @@ class StepError(SpikeflowError):
 
 class BitstreamError(SpikeflowError):
     """A Vivado or v++ run failed (the message names the log and its first error)."""
-
-
-class DriverError(SpikeflowError):
-    """The host driver or its device failed: a short transfer, a frame error, a result out of sequence."""
-
-
-class DeviceTimeoutError(DriverError):
-    """A device (board or simulated) did not answer within the timeout derived from its expected cycles."""

@@ -1,7 +1,8 @@
-"""The host driver: one Accelerator interface over the golden model, the RTL harness and the boards.
+"""The host driver: the runtime's Accelerator (spikeflow_runtime) opened on a build folder, with the flow's
+simulated devices (golden, rtlsim) and a replay device that records the golden model's outputs.
 
-Names are imported on first use, so that `spikeflow.driver.registry` and `.settings` (which the command line reads)
-import neither torch nor any back end."""
+Names are imported on first use, so that `spikeflow.driver.registry` (which the command line reads) imports
+neither torch nor any back end."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Accelerator": "spikeflow.driver.accelerator", "DeviceOutput": "spikeflow.driver.accelerator",
-    "FrameResult": "spikeflow.driver.accelerator", "DecodeSettings": "spikeflow.driver.settings",
-    "Detection": "spikeflow.driver.detections", "SourceFrame": "spikeflow.driver.sources",
-    "open_source": "spikeflow.driver.sources", "backend_names": "spikeflow.driver.registry",
-    "get_backend": "spikeflow.driver.registry", "register_backend": "spikeflow.driver.registry",
+    "Accelerator": "spikeflow_runtime.accelerator", "DeviceOutput": "spikeflow_runtime.accelerator",
+    "FrameResult": "spikeflow_runtime.accelerator", "DecodeSettings": "spikeflow_runtime.settings",
+    "Detection": "spikeflow_runtime.detections", "SourceFrame": "spikeflow_runtime.sources",
+    "open_source": "spikeflow_runtime.sources", "ArraySource": "spikeflow_runtime.sources",
+    "backend_names": "spikeflow.driver.registry", "get_backend": "spikeflow.driver.registry",
+    "register_backend": "spikeflow.driver.registry", "open_accelerator": "spikeflow.driver.open",
+    "DriverModel": "spikeflow.driver.model",
 }
 __all__ = sorted(_EXPORTS)
 

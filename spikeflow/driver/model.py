@@ -1,31 +1,30 @@
-"""What the host needs to know of a build to drive its accelerator: the IR, the stream format, the head's meaning
-and the clock. Read from the build folder only (ir/, rtl/folding.json, build.yaml)."""
+"""What the host needs to know of a build to drive its accelerator, read from the build folder only (ir/,
+rtl/folding.json, build.yaml): the runtime's DeployedModel (stream format, decode parameters, clock, expected
+cycles), plus the IR for the simulated devices (golden, rtlsim)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikeflow.detect.head import HeadSpec
+from spikeflow_runtime.decode import HeadParams
+from spikeflow_runtime.model import DeployedModel
+
 from spikeflow.errors import StepError
 from spikeflow.flow.builddir import BuildDir
-from spikeflow.hw.cycles import CycleLimits, cycles_per_frame, estimate_cycles, limits_from_estimate
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, limits_from_estimate
 from spikeflow.hw.folding import load_folding, resolve_folding
-from spikeflow.hw.stream import StreamFormat
+from spikeflow.hw.stream import stream_format
 from spikeflow.ir import FewdIFNetwork, load_network
 
 
 @dataclass(frozen=True)
 class DriverModel:
-    """A build as the driver sees it."""
+    """A build as the driver sees it: the runtime's model of it, the build folder and its IR."""
 
     build: BuildDir
     net: FewdIFNetwork
-    stream: StreamFormat
-    head: HeadSpec
-    names: tuple[str, ...]
-    clock_mhz: float
-    estimated_cycles_per_frame: int
+    deployed: DeployedModel
 
     @classmethod
     def of(cls, build_dir: str | Path) -> DriverModel:
@@ -42,21 +41,16 @@ class DriverModel:
         anchors = net.meta.anchors or _default_anchors(h)
         num_classes = k // len(anchors) - 5
         names = net.meta.names or tuple(f"class{i}" for i in range(num_classes))
-        head = HeadSpec(num_classes=len(names), anchors=anchors, input_size=h, grid=gh)
-        if head.channels != k or h != w or gh != gw:
+        if len(anchors) * (5 + len(names)) != k or h != w or gh != gw:
             raise StepError(f"{build.ir_json}: head of {k} channels on a {gh}x{gw} grid does not match "
                             f"{len(anchors)} anchors x (5 + {len(names)} classes) on a square input")
-        return cls(build=build, net=net, stream=StreamFormat.of(net, folding.pixels_per_beat), head=head,
-                   names=tuple(names), clock_mhz=_clock_mhz(build),
-                   estimated_cycles_per_frame=cycles_per_frame(estimate_cycles(net, folding)))
-
-    @property
-    def input_size(self) -> int:
-        return self.stream.height
-
-    def cycle_limits(self, frames: int) -> CycleLimits:
-        """How many cycles `frames` back-to-back frames may take before the device is declared stuck."""
-        return limits_from_estimate(self.estimated_cycles_per_frame, frames)
+        head = HeadParams(num_classes=len(names), anchors=tuple(anchors), input_size=h, grid=gh,
+                          out_scale=tuple(float(s) for s in net.head.out_scale), names=tuple(names))
+        estimated = cycles_per_frame(estimate_cycles(net, folding))
+        deployed = DeployedModel(name=net.name, stream=stream_format(net, folding.pixels_per_beat), head=head,
+                                 clock_mhz=_clock_mhz(build), estimated_cycles_per_frame=estimated,
+                                 limit_cycles_per_frame=limits_from_estimate(estimated, 1).per_frame)
+        return cls(build=build, net=net, deployed=deployed)
 
 
 def _default_anchors(size: int) -> tuple[tuple[float, float], ...]:

@@ -1,34 +1,17 @@
-"""Driver back ends by name, as "module:Class" (importing this imports no back end, no torch and no pynq)."""
+"""Driver back ends by name: the runtime's (pynq, alveo, replay) and the flow's simulated devices (golden, rtlsim),
+registered here. Importing this imports no back end, no torch and no pynq."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from spikeflow_runtime.registry import backend_names, get_backend, register_backend
 
-from spikeflow.errors import ConfigError
+__all__ = ["FLOW_BACKENDS", "backend_names", "get_backend", "register_backend"]
 
-if TYPE_CHECKING:
-    from spikeflow.driver.accelerator import Accelerator
-
-_BACKENDS: dict[str, str] = {
+# back ends that run the build's IR (or RTL) on this machine, and the flow's replay that records with the golden
+FLOW_BACKENDS = {
     "golden": "spikeflow.driver.backends.golden:GoldenAccelerator",
     "rtlsim": "spikeflow.driver.backends.rtlsim:RtlsimAccelerator",
-    "pynq": "spikeflow.driver.backends.pynq_dma:PynqAccelerator",
-    "alveo": "spikeflow.driver.backends.alveo:AlveoAccelerator",
+    "replay": "spikeflow.driver.backends.replay:GoldenReplayAccelerator",
 }
-
-
-def register_backend(name: str, target: str) -> None:
-    """Register an Accelerator class, as "module:Class", under `name`."""
-    _BACKENDS[name] = target
-
-
-def backend_names() -> tuple[str, ...]:
-    return tuple(_BACKENDS)
-
-
-def get_backend(name: str) -> type[Accelerator]:
-    if name not in _BACKENDS:
-        raise ConfigError(f"unknown driver back end {name!r} (back ends: {', '.join(_BACKENDS)})")
-    module, cls = _BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+for _name, _target in FLOW_BACKENDS.items():
+    register_backend(_name, _target)

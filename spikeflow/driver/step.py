@@ -5,10 +5,10 @@ report/driver/ and the run's figures in report/driver.json."""
 from __future__ import annotations
 
 import numpy as np
+from spikeflow_runtime.sources import ArraySource
+from spikeflow_runtime.streaming import performance, summary_line
 
-from spikeflow.driver.accelerator import Accelerator
-from spikeflow.driver.sources import ArraySource
-from spikeflow.driver.streaming import performance, summary_line
+from spikeflow.driver.open import open_accelerator
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
@@ -24,13 +24,14 @@ def compare_backends(build_root, frames: np.ndarray, pictures: int = 0) -> tuple
     frame, and the rtlsim run's performance."""
     import time
 
-    from spikeflow.driver.outputs import ResultWriter
+    from spikeflow_runtime.runner import writer_seconds
+    from spikeflow_runtime.writer import ResultWriter
 
     build = BuildDir.of(build_root)
     results = {}
     perf: dict[str, object] = {}
     for name in ("golden", "rtlsim"):
-        with Accelerator.open(build.root, name) as acc:
+        with open_accelerator(build.root, name) as acc:
             writer = ResultWriter(None, build.report / "driver" if name == "rtlsim" and pictures else None)
             started = time.perf_counter()
             got = []
@@ -38,11 +39,12 @@ def compare_backends(build_root, frames: np.ndarray, pictures: int = 0) -> tuple
                 got.append(r)
                 if r.index < pictures:
                     writer.write(r)
+            seconds = time.perf_counter() - started
             writer.close()
+            acc.times.add("write", writer_seconds(writer))
             results[name] = got
             if name == "rtlsim":
-                perf = performance(acc, len(got), time.perf_counter() - started,
-                                   [r.latency_s for r in got])
+                perf = performance(acc, len(got), seconds, [r.latency_s for r in got])
     golden, rtl = results["golden"], results["rtlsim"]
     ok_order = [r.index for r in rtl] == list(range(len(frames))) == [r.index for r in golden]
     v_rtl = np.stack([r.values for r in rtl]) if rtl else np.zeros((0,))

@@ -72,6 +72,8 @@ STEPS: tuple[Step, ...] = (
          "bitstream of the RTL for the board; without the tool, the scripts it would run", (IR, Input("rtl", "rtl"))),
     Step("drive", "spikeflow.driver.step", "step_drive", "the host driver: validation frames streamed through the "
          "rtlsim back end against the golden back end, annotated frames, FPS", (IR, FRAMES, Input("rtl", "rtl"))),
+    Step("deploy", "spikeflow.driver.deploy", "step_deploy", "deploy/: the numpy-only runtime, model.json, run.py and "
+         "a README to copy to the board, and a replay recording of the build's frames", (IR,)),
     Step("report", _HARDWARE, "step_report", "summary of the build's reports", (IR,)),
 )
 _BY_NAME = {s.name: s for s in STEPS}

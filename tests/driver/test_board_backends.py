@@ -16,7 +16,7 @@ from spikeflow.errors import DeviceTimeoutError, DriverError, StepError, ToolMis
 from spikeflow.flow.config import BuildConfig, ModelSource
 from spikeflow.golden import run_counts
 from spikeflow.hw.boards import Board
-from spikeflow.hw.stream import StreamFormat
+from spikeflow.hw.stream import stream_format
 from tests.driver.builds import SIZE
 from tests.driver.fake_pynq import Device, FakeError, make_pynq
 
@@ -38,7 +38,7 @@ def _device(build, monkeypatch, mode: str = "") -> Device:
     from spikeflow.ir import load_network
 
     net = load_network(build.ir)
-    device = Device(net, StreamFormat.of(net), mode=mode)
+    device = Device(net, stream_format(net), mode=mode)
     monkeypatch.setitem(sys.modules, "pynq", make_pynq(device))
     return device
 

@@ -7,11 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from spikeflow_runtime.runner import RunOptions, run_source
 
 from spikeflow.cli import main
-from spikeflow.driver import Accelerator, DeviceOutput, SourceFrame, open_source
+from spikeflow.driver import DeviceOutput, SourceFrame, open_accelerator, open_source
 from spikeflow.driver.backends.golden import GoldenAccelerator
-from spikeflow.driver.run import RunOptions, run_source
+from spikeflow.driver.model import DriverModel
 from spikeflow.errors import DeviceTimeoutError, DriverError, FrameError
 from tests.backends.rtl.simtools import require_verilator
 from tests.driver.builds import SIZE, corrupt_video_frame, scene, write_video
@@ -30,9 +31,12 @@ class CountingGolden(GoldenAccelerator):
 @pytest.fixture
 def golden(driver_build):
     CountingGolden.sent = 0
-    from spikeflow.driver.model import DriverModel
+    return _opened(CountingGolden, driver_build)
 
-    return CountingGolden(DriverModel.of(driver_build.root))
+
+def _opened(cls, build):
+    model = DriverModel.of(build.root)
+    return cls(model.deployed, driver_model=model)
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -62,9 +66,11 @@ def test_other_sizes_and_grey_or_rgba_images_are_letterboxed(golden):
     dets = golden.detect(images)
     assert len(dets) == 4 and CountingGolden.sent == 4
     frame = golden.prepare(scene(1, 50, 20)).frame
-    assert frame.shape == (3, SIZE, SIZE) and frame.dtype == np.uint8
-    ready = golden.prepare(frame)  # a letterboxed CHW frame goes as it is
-    assert np.array_equal(ready.frame, frame) and ready.letterbox.scale == 1.0
+    assert frame.shape == (SIZE, SIZE, 3) and frame.dtype == np.uint8  # stream order: HWC
+    ready = golden.prepare(frame)  # a letterboxed frame goes as it is
+    assert ready.frame is frame and ready.letterbox.scale == 1.0
+    chw = golden.prepare(np.ascontiguousarray(frame.transpose(2, 0, 1)))  # and a CHW one, transposed
+    assert np.array_equal(chw.frame, frame) and chw.letterbox.scale == 1.0
     for d in (x for per in golden.detect([scene(5, 50, 20)]) for x in per):
         assert 0 <= d.box[0] <= d.box[2] <= 20 and 0 <= d.box[1] <= d.box[3] <= 50  # original pixels
 
@@ -78,7 +84,7 @@ def test_a_rejected_frame_in_a_stream_is_reported_and_the_stream_goes_on(golden,
 
 def test_rtlsim_device_that_does_not_answer_raises(driver_build):
     require_verilator()
-    acc = Accelerator.open(driver_build.root, "rtlsim", max_cycles=50)
+    acc = open_accelerator(driver_build.root, "rtlsim", max_cycles=50)
     with pytest.raises(DeviceTimeoutError, match="did not finish within 50 cycles"):
         acc.infer(np.zeros((2, 3, SIZE, SIZE), np.uint8))
 
@@ -86,7 +92,10 @@ def test_rtlsim_device_that_does_not_answer_raises(driver_build):
 def test_the_timeout_follows_the_expected_cycles(golden):
     assert golden.timeout_s(1) >= 2.0
     many = golden.timeout_s(1_000_000)
-    expected = golden.model.cycle_limits(1_000_000).run / (golden.model.clock_mhz * 1e6)
+    from spikeflow.hw.cycles import limits_from_estimate
+
+    expected = (limits_from_estimate(golden.model.estimated_cycles_per_frame, 1_000_000).run
+                / (golden.model.clock_mhz * 1e6))
     assert many == pytest.approx(expected)
 
 
@@ -103,9 +112,7 @@ class MissingFrameDevice(GoldenAccelerator):
 
 @pytest.mark.parametrize("cls, match", [(ShortDevice, "short transfer"), (MissingFrameDevice, "sent 1 frame")])
 def test_every_frame_yields_exactly_one_result(driver_build, cls, match):
-    from spikeflow.driver.model import DriverModel
-
-    acc = cls(DriverModel.of(driver_build.root))
+    acc = _opened(cls, driver_build)
     with pytest.raises(DriverError, match=match):
         acc.infer(np.zeros((2, 3, SIZE, SIZE), np.uint8))
 
@@ -140,13 +147,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(driver_build, tmp_path)
             yield SourceFrame(i, f"f{i}", scene(i))
 
     out = tmp_path / "det.jsonl"
-    opts = RunOptions(driver_build.root, "golden", "-", out=out, save_images=tmp_path / "img", batch=2,
-                      progress=False)
+    opts = RunOptions("-", out=out, save_images=tmp_path / "img", batch=2, progress=False)
     with pytest.raises(KeyboardInterrupt):
-        run_source(opts, source=interrupted())
+        run_source(open_accelerator(driver_build.root, "golden"), opts, source=interrupted())
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [d["frame"] for d in lines] == [0, 1, 2, 3]  # frame 4 was waiting for its batch when Ctrl-C came
-    assert len(list((tmp_path / "img").glob("*.png"))) == 4
+    assert len(list((tmp_path / "img").glob("*.jpg"))) == 4
 
 
 def test_ctrl_c_in_the_cli_exits_130(driver_build, tmp_path, monkeypatch):
@@ -155,7 +161,7 @@ def test_ctrl_c_in_the_cli_exits_130(driver_build, tmp_path, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "run_source", interrupt)
+    monkeypatch.setattr(run_module, "run_command", interrupt)
     assert main(["run", str(driver_build.root), "--source", str(tmp_path), "--no-progress"]) == 130
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from spikeflow.cli import main
-from spikeflow.driver import Accelerator, open_source
+from spikeflow.driver import open_accelerator, open_source
 from spikeflow.driver.step import compare_backends
 from spikeflow.flow.report import read_report
 from spikeflow.verify.report import record_stages
@@ -30,7 +30,7 @@ def test_64_frames_and_a_video_bit_exact(driver_build, tmp_path):
     video = write_video(tmp_path / "scene.avi", FRAMES)
     streamed = {}
     for backend in ("golden", "rtlsim"):
-        with Accelerator.open(driver_build.root, backend) as acc:
+        with open_accelerator(driver_build.root, backend) as acc:
             streamed[backend] = list(acc.stream_results(open_source(video)))
     gold, rtl = streamed["golden"], streamed["rtlsim"]
     assert [r.index for r in rtl] == list(range(FRAMES)) == [r.index for r in gold]
@@ -62,14 +62,15 @@ def test_spikeflow_run_writes_detections_images_and_video(driver_build, tmp_path
     assert lines[2]["height"] == 32 and lines[2]["width"] == 40
     for d in (det for line in lines for det in line["detections"]):
         assert d["class"] in ("cat", "dog") and 0 <= d["score"] <= 1 and len(d["box"]) == 4
-    assert len(list((tmp_path / "img").glob("*.png"))) == 5 and (tmp_path / "out.mp4").stat().st_size > 0
+    assert len(list((tmp_path / "img").glob("*.jpg"))) == 5 and (tmp_path / "out.mp4").stat().st_size > 0
     text = capsys.readouterr().out
-    assert "5 frames on rtlsim" in text and "FPS at" in text and "latency p50" in text
+    assert "5 frames on rtlsim" in text and "FPS at" in text and "latency p50" in text and "host-only" in text
 
 
 def test_throughput_test_reports_every_stage(driver_build):
-    with Accelerator.open(driver_build.root, "golden") as acc:
+    with open_accelerator(driver_build.root, "golden") as acc:
         perf = acc.throughput_test(8, batch=4)
     assert perf["frames"] == 8 and perf["host_fps"] > 0 and perf["latency_ms_p99"] >= perf["latency_ms_p50"]
-    assert set(perf["stage_ms_per_frame"]) == {"pack", "transfer", "compute", "unpack", "decode"}
+    assert set(perf["stage_ms_per_frame"]) == {"prepare", "pack", "transfer", "compute", "unpack", "decode", "write"}
     assert perf["device_fps"] is None  # the golden model has no clock
+    assert perf["host_only_fps"] > 0 and perf["host_ms_per_frame"] > 0

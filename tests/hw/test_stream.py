@@ -9,7 +9,7 @@ import pytest
 from spikeflow.backends.rtl import generate_rtl
 from spikeflow.backends.rtl.rtlsim import render_harness
 from spikeflow.errors import FrameError
-from spikeflow.hw.stream import StreamFormat, pack_fields, unpack_fields
+from spikeflow.hw.stream import pack_fields, stream_format, unpack_fields
 from spikeflow.ir.random import random_network
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ def _net():
 
 
 def test_frames_round_trip_in_raster_order() -> None:
-    fmt = StreamFormat.of(_net(), pixels_per_beat=2)
+    fmt = stream_format(_net(), pixels_per_beat=2)
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 3, 12, 10), dtype=np.uint8)
     payload = fmt.pack_frames(frames)
     assert len(payload) == 2 * fmt.frame_bytes == 2 * 12 * 10 * 3
@@ -32,7 +32,7 @@ def test_frames_round_trip_in_raster_order() -> None:
 
 
 def test_values_round_trip_channel_fastest() -> None:
-    fmt = StreamFormat.of(_net())
+    fmt = stream_format(_net())
     v = np.random.default_rng(1).integers(-1000, 1000, size=(2, *fmt.output_shape))
     values = fmt.pack_values(v)
     assert values.shape == (2, fmt.values_per_frame)
@@ -48,7 +48,7 @@ def test_values_round_trip_channel_fastest() -> None:
 def test_top_and_harness_take_their_widths_from_the_stream_format(tmp_path, ppb) -> None:
     net = _net()
     build = generate_rtl(net, tmp_path / "rtl", pixels_per_beat=ppb)
-    fmt = StreamFormat.of(net, ppb)
+    fmt = stream_format(net, ppb)
     top = (build.out_dir / "spikeflow_top.v").read_text()
 
     def param(name: str) -> int:
@@ -71,16 +71,33 @@ def test_top_and_harness_take_their_widths_from_the_stream_format(tmp_path, ppb)
 
 
 def test_packing_arithmetic_is_written_once() -> None:
-    """The frame layout (NCHW -> raster order, channels interleaved, to bytes), the output order (row-major,
-    channel fastest) and the 32-bit beats are written in hw/stream.py only."""
-    lines = [(p.name, line) for folder in ("spikeflow", "sim") for p in (PACKAGE / folder).rglob("*.py")
-             for line in p.read_text().splitlines()]
-    frame_layout = {name for name, line in lines if "transpose(" in line and "tobytes()" in line}
-    output_order = {name for name, line in lines if "gh, gw, k" in line and "transpose(" in line}
+    """The frame layout (raster order, channels interleaved, to bytes), the output order (row-major, channel
+    fastest) and the 32-bit beats are written in the runtime's stream.py only (the flow and sim import it)."""
+    lines = [(p.relative_to(PACKAGE).as_posix(), line) for folder in ("spikeflow", "sim", "runtime")
+             for p in (PACKAGE / folder).rglob("*.py") for line in p.read_text().splitlines()]
+    frame_layout = {name for name, line in lines if "def pack_frames" in line or "def unpack_frames" in line}
+    output_order = {name for name, line in lines
+                    if "gh, gw, k" in line and ("transpose(" in line or "reshape(" in line)}
     int32_beats = {name for name, line in lines if '"<i4"' in line or "'<i4'" in line}
-    assert frame_layout == {"stream.py"}
-    assert output_order == {"stream.py"}
+    assert frame_layout == {"runtime/spikeflow_runtime/stream.py"}
+    assert output_order == {"runtime/spikeflow_runtime/stream.py"}
     assert int32_beats == set()
+
+
+def test_bus_words_fast_path_equals_the_plain_padding() -> None:
+    """pack_frames_bus_into's one-pass 3-byte -> 4-byte words equals padding beat by beat, into a given buffer."""
+    from spikeflow_runtime.stream import StreamFormat
+
+    fmt = StreamFormat(3, 8, 6, 1, 21, 2, 2, 20)
+    frames = np.random.default_rng(2).integers(0, 256, size=(3, 8, 6, 3), dtype=np.uint8)
+    buf = np.full(3 * fmt.bus_frame_bytes + 5, 9, np.uint8)
+    fmt.pack_frames_bus_into(frames, buf)
+    words = buf[:3 * fmt.bus_frame_bytes].reshape(-1, 4)
+    assert np.array_equal(words[:, :3], frames.reshape(-1, 3)) and not words[:, 3].any()
+    assert (buf[3 * fmt.bus_frame_bytes:] == 9).all()
+    chw = np.ascontiguousarray(frames.transpose(0, 3, 1, 2))
+    assert fmt.pack_frames_bus(chw) == buf[:3 * fmt.bus_frame_bytes].tobytes()
+    assert np.array_equal(fmt.unpack_frames_bus(buf[:3 * fmt.bus_frame_bytes]), chw)
 
 
 def test_bus_words_pad_the_input_beat() -> None:
@@ -90,7 +107,7 @@ def test_bus_words_pad_the_input_beat() -> None:
     assert [bus_width(b) for b in (8, 24, 32, 48, 96, 1024)] == [32, 32, 32, 64, 128, 1024]
     with pytest.raises(ConfigError, match="widest AXI bus"):
         bus_width(1025)
-    fmt = StreamFormat.of(_net(), pixels_per_beat=2)
+    fmt = stream_format(_net(), pixels_per_beat=2)
     assert (fmt.in_width, fmt.bus_in_width, fmt.bus_in_bytes, fmt.bus_out_width) == (48, 64, 8, 32)
     frames = np.random.default_rng(1).integers(0, 256, size=(2, 3, 12, 10), dtype=np.uint8)
     words = np.frombuffer(fmt.pack_frames_bus(frames), dtype=np.uint8).reshape(-1, 8)
@@ -105,7 +122,7 @@ def test_hls_top_and_testbench_take_their_widths_from_the_stream_format(tmp_path
 
     net = _net()
     build = generate_hls(net, tmp_path / "hls", folding=Folding({}, ppb))
-    fmt = StreamFormat.of(net, ppb)
+    fmt = stream_format(net, ppb)
     header = (build.out_dir / "spikeflow_top.h").read_text()
 
     def const(text: str, name: str) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 NOTES = "DEPLOY.md"
-DRIVER_COMMAND = "spikeflow run {build} --backend {backend} --source PATH"  # spikeflow.driver
+DRIVER_COMMAND = "python3 run.py --backend {backend} --source PATH"  # deploy/run.py (spikeflow_runtime)
 
 
 def ir_metadata_files(build: BuildDir) -> list[DeployFile]:
@@ -49,15 +49,19 @@ def write_deploy(plan: BitstreamPlan, build: BuildDir, cfg: BuildConfig, state: 
             (out / f.name).unlink()  # a stale copy from an earlier run
         entries.append({"name": f.name, "role": f.role, "copy_to_board": f.to_board, "present": present,
                         "source": str(f.source), "sha256": _sha256(f.source) if present else None})
-    driver = DRIVER_COMMAND.format(build=build.root, backend=plan.backend)
+    driver = DRIVER_COMMAND.format(backend=plan.backend)
     manifest = {"board": plan.board, "part": cfg.board.spec.part, "platform": cfg.board.spec.platform or None,
                 "clock_mhz": cfg.clock, "backend": plan.backend, "state": state, "files": entries,
                 "commands": [c.shell() for c in plan.commands],
                 "driver_command": driver,
-                "driver_note": "needs pip install 'spikeflow[board]' there, with the build's ir/ and folding.json",
+                "driver_note": f"from {out.parent}, copied whole to the board: run.py needs Python >= 3.8, numpy "
+                               f"and pynq there, not spikeflow",
                 "command": command_line()}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     notes = script_environment().get_template(f"{NOTES}.j2").render(manifest=manifest, build=build.root,
                                                                     deploy=out)
     (out / NOTES).write_text(notes)
+    from spikeflow.driver.deploy import write_deploy_folder
+
+    write_deploy_folder(build)  # run.py, the runtime and model.json next to the board folders
     return out

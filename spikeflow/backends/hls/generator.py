@@ -18,7 +18,7 @@ import numpy as np
 from spikeflow.hw.boards import DEFAULT_BOARD, Board
 from spikeflow.hw.folding import Folding, passes, resolve_folding
 from spikeflow.hw.sources import hardware_folder
-from spikeflow.hw.stream import StreamFormat
+from spikeflow.hw.stream import StreamFormat, stream_format
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -258,7 +258,7 @@ def generate_hls(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     """
     net.validate()
     fold = resolve_folding(net, folding)
-    fmt = StreamFormat.of(net, fold.pixels_per_beat)
+    fmt = stream_format(net, fold.pixels_per_beat)
     target = target or HlsTarget.of(DEFAULT_BOARD)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding
 from spikeflow.hw.resources import DSP_MIN_WEIGHT_WORDS, fifo_depth
 from spikeflow.hw.sources import hardware_folder
-from spikeflow.hw.stream import StreamFormat, pack_fields
+from spikeflow.hw.stream import StreamFormat, pack_fields, stream_format
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -243,7 +243,7 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     fold = resolve_folding(net, folding)
     if pixels_per_beat is not None:
         fold = resolve_folding(net, Folding(fold.layers, pixels_per_beat))
-    fmt = StreamFormat.of(net, fold.pixels_per_beat)
+    fmt = stream_format(net, fold.pixels_per_beat)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     view = _build_view(net, fold, out_dir, fmt, source or f"network {net.name!r}")
@@ -282,5 +282,5 @@ def load_rtl(out_dir: str | Path, net: FewdIFNetwork) -> RtlBuild:
     fold = resolve_folding(net, load_folding(out_dir / "folding.json"), where=str(out_dir / "folding.json"))
     sources = [out_dir / line.strip() for line in filelist.read_text().splitlines() if line.strip()]
     return RtlBuild(name=net.name, out_dir=out_dir, top=TOP, sources=sources, filelist=filelist,
-                    stream=StreamFormat.of(net, fold.pixels_per_beat), folding=fold,
+                    stream=stream_format(net, fold.pixels_per_beat), folding=fold,
                     estimated_cycles_per_frame=cycles_per_frame(estimate_cycles(net, fold)))

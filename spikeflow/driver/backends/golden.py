@@ -4,10 +4,14 @@ output stream exactly as the hardware does (StreamFormat), so the whole host dat
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
+from spikeflow_runtime.accelerator import Accelerator, DeviceOutput
+from spikeflow_runtime.model import DeployedModel
+from spikeflow_runtime.settings import DecodeSettings
 
-from spikeflow.driver.accelerator import Accelerator, DeviceOutput
+from spikeflow.driver.model import DriverModel
 from spikeflow.golden import run_counts
 
 
@@ -15,13 +19,18 @@ class GoldenAccelerator(Accelerator):
     name = "golden"
     default_batch = 16
 
-    def _execute(self, frames: np.ndarray, payload: bytes) -> DeviceOutput:
+    def __init__(self, model: DeployedModel, decode: DecodeSettings | None = None, *,
+                 driver_model: DriverModel, **_: Any):
+        super().__init__(model, decode)
+        self.net = driver_model.net
+
+    def _execute(self, frames: np.ndarray, payload: np.ndarray) -> DeviceOutput:
         t0 = time.perf_counter()
         seen = self.fmt.unpack_frames(payload)  # the device's view of the input stream
         t1 = time.perf_counter()
-        v = run_counts(self.model.net, seen)
+        v = run_counts(self.net, seen)
         t2 = time.perf_counter()
-        out = self.fmt.pack_values(v).astype(self.fmt.value_dtype).tobytes()
+        out = self.fmt.pack_values(v).astype(self.fmt.value_dtype)
         self.times.add("transfer", (t1 - t0) + (time.perf_counter() - t2))
         self.times.add("compute", t2 - t1)
         return DeviceOutput(out)

@@ -13,7 +13,7 @@ from spikeflow.backends.hls import HlsTarget, generate_hls
 from spikeflow.backends.hls.vitis import parse_csynth_report
 from spikeflow.errors import SpikeflowError
 from spikeflow.hw.boards import Board
-from spikeflow.hw.stream import StreamFormat
+from spikeflow.hw.stream import stream_format
 from spikeflow.ir.random import random_network
 from tests.backends.hls.hlstools import require_tclsh
 
@@ -95,7 +95,7 @@ def test_script_runs_only_the_steps_asked_for(tmp_path) -> None:
 
 def test_script_and_top_take_their_widths_from_the_stream_format(tmp_path) -> None:
     net, build = _generate(tmp_path, Board.ZCU104)
-    fmt = StreamFormat.of(net)
+    fmt = stream_format(net)
     assert f"expr {{[file size $frames_file] / {fmt.frame_bytes}}}" in build.script.read_text()
     assert fmt.frame_bytes == build.frames_file.stat().st_size // FRAMES
 
