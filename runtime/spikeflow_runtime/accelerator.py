@@ -231,11 +231,15 @@ class Accelerator:
         device-only, host-only and end-to-end frames/s, latency p50/p99 and host ms per frame and stage."""
         from spikeflow_runtime.streaming import performance, run_frames
 
-        rng = np.random.default_rng(seed)
-        frames = rng.integers(0, 256, size=(n, *self.fmt.frame_shape), dtype=np.uint8)
+        frames = self.throughput_frames(n, seed)
         self.reset_counters()
         seconds, latencies = run_frames(self, frames, batch or self.default_batch)
         return performance(self, n, seconds, latencies)
+
+    def throughput_frames(self, n: int, seed: int = 0) -> np.ndarray:
+        """`n` already-sized frames [N,H,W,C] for throughput_test: random pixels."""
+        rng = np.random.default_rng(seed)
+        return rng.integers(0, 256, size=(n, *self.fmt.frame_shape), dtype=np.uint8)
 
     def reset_counters(self) -> None:
         self.times = StageTimes()

@@ -353,6 +353,8 @@ def open_source(spec: str | Path | np.ndarray):
     if isinstance(spec, np.ndarray):
         return ArraySource(spec)
     text = str(spec)
+    if not _is_camera(text) and not Path(text).exists():
+        raise DatasetError(f"{text}: no such file or folder")
     for matches, opener in _OPENERS:
         if matches(text):
             return opener(text)

@@ -65,7 +65,9 @@ def stream_results(acc: Accelerator, source: Iterable, batch: int, workers: int 
             next_index = item.index + 1
             acc.times.add("prepare", item.seconds)
             if item.error:
-                print(f"warning: frame {item.index} ({item.name}): {item.error}; skipped", file=sys.stderr)
+                where = f"frame {item.index} ({item.name})"
+                said = item.error if item.error.startswith(where) else f"{where}: {item.error}"
+                print(f"warning: {said}; skipped", file=sys.stderr)
                 submit()  # the frames before it go first, so the order holds
                 in_flight.append(("error", FrameResult(item.index, item.name, [], error=item.error), []))
             else:

@@ -32,7 +32,7 @@ def step_deploy(build: BuildDir, cfg: BuildConfig) -> None:
     out = write_deploy_folder(build)
     print(f"   {build.relative(out)}: run.py, spikeflow_runtime/, model.json, README.md"
           f"{', replay.npz, ' + SAMPLE_FRAMES if (out / REPLAY_FILE).is_file() else ''}")
-    print(f"   try it: cd {build.relative(out)} && python3 run.py --backend replay --source {SAMPLE_FRAMES}")
+    print(f"   try it: cd {out} && python3 run.py --backend replay --source {SAMPLE_FRAMES}")
 
 
 def write_deploy_folder(build: BuildDir) -> Path:

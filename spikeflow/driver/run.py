@@ -28,7 +28,4 @@ def run_build(args: argparse.Namespace) -> None:
             raise ConfigError("the replay back end needs a source it can read twice (a folder, video or array): it "
                               "records the golden model's outputs first")
         acc.record_source(source, opts.workers)
-    elif args.backend == "replay":
-        raise ConfigError("--throughput streams random frames, which no recording holds: use it with a board, or "
-                          "give the replay back end a --source")
     run_command(acc, args, opts)

@@ -25,6 +25,7 @@ from spikeflow_runtime.model import DeployedModel
 from spikeflow_runtime.settings import DecodeSettings
 
 REPLAY_FILE = "replay.npz"
+SAMPLE_FILE = "sample_frames.npy"  # the recorded frames, next to the recording (throughput tests replay them)
 DEFAULT_DEVICE_FPS = 3000.0
 DIGEST_BYTES = 20  # sha1
 
@@ -109,6 +110,7 @@ class ReplayAccelerator(Accelerator):
                  recording: Recording | str | Path | None = None, device_fps: float = DEFAULT_DEVICE_FPS,
                  folder: str | Path | list | None = None, **_: object):
         super().__init__(model, decode)
+        self.samples: np.ndarray | None = None  # recorded frames [N,H,W,C], when the folder has them
         if not device_fps or device_fps <= 0:
             raise ConfigError(f"--device-fps must be > 0, got {device_fps}")
         self.rate_fps = float(device_fps)
@@ -121,6 +123,9 @@ class ReplayAccelerator(Accelerator):
                 raise ConfigError(f"{paths[0]} is missing: the replay back end needs recorded outputs (the deploy "
                                   f"step writes them for the build's frames)")
             recording = found[0]
+            samples = found[0].parent / SAMPLE_FILE
+            if samples.is_file():
+                self.samples = np.load(samples, allow_pickle=False)
         if not isinstance(recording, Recording):
             recording = Recording.load(recording, fmt.values_per_frame, fmt.value_dtype)
         self.recording = recording
@@ -155,6 +160,13 @@ class ReplayAccelerator(Accelerator):
             self._free_at = done_at
             job.busy_s = done_at - start
             job.done.set()
+
+    def throughput_frames(self, n: int, seed: int = 0) -> np.ndarray:
+        """The recorded sample frames, repeated to `n` (random frames would not be in the recording)."""
+        if self.samples is None or not len(self.samples):
+            raise ConfigError(f"replay: no recorded frames ({SAMPLE_FILE}) next to the recording to run a throughput "
+                              f"test with: give --source")
+        return self.fmt.check_frames(np.resize(self.samples, (n, *self.samples.shape[1:])))
 
     def _submit(self, frames: np.ndarray) -> _Job:
         job = _Job(self.pack(frames), len(frames))

@@ -49,6 +49,12 @@ class GoldenReplayAccelerator(ReplayAccelerator):
             self.recording.add([flat[i] for i in idx], self.fmt.pack_values(v))
         return len(new)
 
+    def throughput_frames(self, n: int, seed: int = 0) -> np.ndarray:
+        """Random frames, recorded first (untimed)."""
+        frames = super(ReplayAccelerator, self).throughput_frames(n, seed)
+        self.record(frames)
+        return frames
+
     def record_source(self, source: Iterable, workers: int = 2) -> int:
         """Read and letterbox `source` once and record what the golden model answers for its frames."""
         from spikeflow_runtime.sources import prepared_frames
