@@ -1,12 +1,21 @@
 """A fake of the pynq API surface the board back ends use, with a golden-model device behind it.
 
-Zynq: Overlay(.bit) with the AXI DMA under driver.json's name (sendchannel/recvchannel: transfer, wait, idle; read
-of S2MM_LENGTH), MMIO on the status block's window (ID, STREAM, FRAMES_IN, FRAMES_OUT, ERRORS, CYCLES, CONTROL),
-allocate. Alveo: Overlay(.xclbin) with the kernel (start -> handle with done/wait, read of its registers).
+Zynq: Overlay(.bit) with the AXI DMA under driver.json's name (sendchannel/recvchannel: transfer(buffer, start=0,
+nbytes=0), wait, idle; read of S2MM_LENGTH), MMIO on the status block's window (ID, STREAM, FRAMES_IN, FRAMES_OUT,
+ERRORS, CYCLES, CONTROL, BATCH), allocate. The device behaves as rtl/spikeflow_dma_shell.v: one send of n frames
+carries the DMA's TLAST at its end only; the shell cuts it into batches of BATCH frames (a batch end without the
+TLAST, or a TLAST before a batch's end, counts in ERRORS), and each batch leaves as one output packet, which one
+receive takes (S2MM_LENGTH: the bytes written). FRAMES_IN and FRAMES_OUT count frames.
+Alveo: Overlay(.xclbin) with the kernel (start -> handle with done/wait, read of its registers).
 
-It checks buffer sizes, dtypes and the call order (a transfer only on an idle channel, a receive programmed before
-a frame's output can leave, buffers synced before a kernel start) and logs every call. `mode` simulates a device
-that never answers ("timeout"), a short transfer ("short") or malformed frames ("frame_errors").
+It checks buffer sizes, dtypes and the call order (a transfer only on an idle channel, BATCH written only while no
+batch runs, a sent buffer unchanged until the DMA has read it, a batch of more than FIFO_FRAMES frames stalls until
+a receive is programmed, buffers synced before a kernel start) and logs every call. `mode` simulates a device that
+never answers ("timeout"), a short transfer ("short"), malformed frames ("frame_errors") or a frame counter that
+disagrees with the data ("out_of_sequence").
+
+It imports the golden model and the register table from spikeflow (so it is not yet a stand-alone `pynq` for a
+subprocess without spikeflow: tests/runtime/fake_pynq_board.py is that one).
 """
 
 from __future__ import annotations
@@ -112,33 +121,46 @@ class Overlay:
 
 
 # -- Zynq -------------------------------------------------------------------------------------------------------
+FIFO_FRAMES = 2  # frames the accelerator takes in before its output must leave (a receive programmed)
+CYCLES_PER_FRAME = 1000  # what the fake status block counts per frame out
+
+
 class StatusBlock:
     """MMIO on the status block (rtl/spikeflow_axil_status.v), offsets from registers.py."""
-
-    bases: list[int] = []
 
     def __init__(self, device: Device, base: int, length: int):
         device.log.append(("MMIO", base, length))
         self.device = device
         self.regs = offsets(STATUS_REGISTERS)
-        self.values = {"FRAMES_IN": 0, "FRAMES_OUT": 0, "ERRORS": 0, "CYCLES": 0}
+        self.names = {v: k for k, v in self.regs.items()}
+        self.values = {"FRAMES_IN": 0, "FRAMES_OUT": 0, "ERRORS": 0, "CYCLES": 0, "BATCH": 1}
         device.status = self  # type: ignore[attr-defined]
 
+    @property
+    def batch(self) -> int:
+        return self.values["BATCH"] or 1
+
     def read(self, offset: int) -> int:
-        name = {v: k for k, v in self.regs.items()}.get(offset)
+        name = self.names.get(offset)
         if name is None or name == "CONTROL":
             raise FakeError(f"read of status offset 0x{offset:x} ({name or 'no register'})")
         if name == "ID":
             return STATUS_ID
         if name == "STREAM":
             return self.device.fmt.out_width << 16 | self.device.fmt.in_width
-        return self.values[name]
+        return self.values[name] & 0xFFFFFFFF
 
     def write(self, offset: int, value: int) -> None:
-        if offset != self.regs["CONTROL"]:
-            raise FakeError(f"write to read-only status offset 0x{offset:x}")
-        self.device.log.append(("CONTROL", value))
-        if value & 1:
+        name = self.names.get(offset)
+        if name not in ("CONTROL", "BATCH"):
+            raise FakeError(f"write to read-only status offset 0x{offset:x} ({name or 'no register'})")
+        self.device.log.append((name, value))
+        if name == "BATCH":
+            dma = self.device.overlay_dma  # type: ignore[attr-defined]
+            if dma.sendchannel.busy or dma.recvchannel.busy or dma.packets:
+                raise FakeError(f"BATCH written ({value}) while a batch runs: the shell would cut it wrongly")
+            self.values["BATCH"] = value
+        elif value & 1:
             self.values.update(FRAMES_IN=0, FRAMES_OUT=0, CYCLES=0)
 
 
@@ -147,61 +169,98 @@ class Channel:
         self.dma = dma
         self.name = name
         self.buffer: Buffer | None = None
+        self.start = 0
+        self.nbytes = 0
+        self.sent: bytes = b""  # what the buffer held when the send was programmed
         self.busy = False
+        self.error = ""
 
     @property
     def idle(self) -> bool:
         self.dma.step()
         return not self.busy
 
-    def transfer(self, buf: Buffer) -> None:
+    def transfer(self, buf: Buffer, start: int = 0, nbytes: int = 0) -> None:
         fmt = self.dma.device.fmt
         if self.busy:
-            raise FakeError(f"{self.name}: transfer while the channel is busy")
+            raise FakeError(f"{self.name}: transfer while the channel is busy (RuntimeError: DMA channel not idle)")
         if not isinstance(buf, Buffer) or buf.freed:
             raise FakeError(f"{self.name}: transfer of a buffer pynq.allocate did not make")
-        if self.name == "send" and (buf.dtype != np.uint8 or buf.nbytes != fmt.beats_per_frame * fmt.bus_in_bytes):
-            raise FakeError(f"send: {buf.dtype} buffer of {buf.nbytes} bytes, expected one frame of "
-                            f"{fmt.beats_per_frame} {fmt.bus_in_width}-bit words")
-        if self.name == "recv" and (buf.dtype != np.dtype("<i4") or buf.nbytes != fmt.values_per_frame * 4):
-            raise FakeError(f"recv: {buf.dtype} buffer of {buf.nbytes} bytes, expected {fmt.values_per_frame} int32")
-        self.dma.device.log.append((self.name, buf.physical_address))
-        self.buffer = buf
+        nbytes = nbytes or buf.nbytes - start
+        if start < 0 or nbytes <= 0 or start + nbytes > buf.nbytes:
+            raise FakeError(f"{self.name}: {nbytes} bytes from {start} of a {buf.nbytes}-byte buffer")
+        frame = fmt.beats_per_frame * fmt.bus_in_bytes if self.name == "send" else fmt.values_per_frame * 4
+        dtype = np.uint8 if self.name == "send" else np.dtype("<i4")
+        if buf.dtype != dtype or nbytes % frame:
+            what = f"{fmt.beats_per_frame} {fmt.bus_in_width}-bit words" if self.name == "send" else \
+                f"{fmt.values_per_frame} int32"
+            raise FakeError(f"{self.name}: {nbytes} bytes of a {buf.dtype} buffer, expected whole frames of {what}")
+        self.dma.device.log.append((self.name, buf.physical_address, nbytes))
+        if self.name == "send":
+            buf.flush()  # pynq flushes a send buffer itself
+            self.sent = np.asarray(buf).view(np.uint8)[start:start + nbytes].tobytes()
+        self.buffer, self.start, self.nbytes = buf, start, nbytes
         self.busy = True
+        self.error = ""
 
     def wait(self) -> None:
         if self.busy:
             raise FakeError(f"{self.name}: wait() would spin forever on a channel that never goes idle")
+        if self.error:
+            raise RuntimeError(self.error)
+        if self.name == "recv" and self.buffer is not None:
+            self.buffer.invalidate()  # pynq invalidates a receive buffer after the transfer
 
 
 class Dma:
-    """The AXI DMA with the accelerator behind it: a sent frame is computed once a receive is programmed."""
+    """The AXI DMA with the shell and the accelerator behind it (see the module's docstring)."""
 
     def __init__(self, device: Device):
         self.device = device
         self.sendchannel = Channel(self, "send")
         self.recvchannel = Channel(self, "recv")
-        self.queue: list[np.ndarray] = []  # computed frames waiting for a receive
+        self.packets: list[np.ndarray] = []  # output batches [frames, values] waiting for a receive
         self.length = 0
+        device.overlay_dma = self  # type: ignore[attr-defined]
 
     def step(self) -> None:
         dev, send, recv = self.device, self.sendchannel, self.recvchannel
         if dev.mode == "timeout":
             return
         status = dev.status  # type: ignore[attr-defined]
-        if send.busy and len(self.queue) < 2:  # the accelerator's FIFOs take about a frame
-            values, errors = dev.compute(np.asarray(send.buffer), 1)
-            status.values["ERRORS"] += errors
-            status.values["FRAMES_IN"] += 1
-            self.queue.append(values)
-            send.busy = False
-        if recv.busy and self.queue:
-            values = self.queue.pop(0)
-            n = len(values) - (3 if dev.mode == "short" else 0)
-            recv.buffer[:n] = values[:n]
-            self.length = n * 4
-            status.values["FRAMES_OUT"] += 1
-            status.values["CYCLES"] += 1000
+        fmt = dev.fmt
+        frame_bytes = fmt.beats_per_frame * fmt.bus_in_bytes
+        if send.busy:
+            n = send.nbytes // frame_bytes
+            waiting = sum(len(p) for p in self.packets)
+            if recv.busy or waiting + n <= FIFO_FRAMES:  # else the accelerator stalls on its output
+                data = np.asarray(send.buffer).view(np.uint8)[send.start:send.start + send.nbytes]
+                if data.tobytes() != send.sent:
+                    raise FakeError("send: the buffer changed while the DMA was reading it")
+                values, errors = dev.compute(data, n)
+                values = values.reshape(n, -1) if values.size else np.zeros((n, fmt.values_per_frame), np.int32)
+                batch = status.batch
+                for first in range(0, n, batch):
+                    self.packets.append(values[first:first + batch])
+                    # the shell: a batch end without the DMA's TLAST, or the TLAST before a batch's end
+                    errors += 1 if first + batch != n else 0
+                status.values["ERRORS"] += errors
+                status.values["FRAMES_IN"] += n
+                send.busy = False
+        if recv.busy and self.packets:
+            packet = self.packets.pop(0)
+            values = packet.reshape(-1)
+            if dev.mode == "short":
+                values = values[:-3]
+            room = recv.nbytes // 4
+            if values.size > room:
+                recv.error = "DMA Internal Error (a packet longer than the receive)"
+                values = values[:room]
+            out = np.asarray(recv.buffer).reshape(-1)
+            out[recv.start // 4:recv.start // 4 + values.size] = values
+            self.length = values.size * 4
+            status.values["FRAMES_OUT"] += len(packet) + (1 if dev.mode == "out_of_sequence" else 0)
+            status.values["CYCLES"] += CYCLES_PER_FRAME * len(packet)
             recv.busy = False
 
     def read(self, offset: int) -> int:
