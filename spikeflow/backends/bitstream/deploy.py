@@ -62,6 +62,10 @@ def write_deploy(plan: BitstreamPlan, build: BuildDir, cfg: BuildConfig, state: 
                                                                     deploy=out)
     (out / NOTES).write_text(notes)
     from spikeflow.driver.deploy import write_deploy_folder
+    from spikeflow.errors import StepError
 
-    write_deploy_folder(build)  # run.py, the runtime and model.json next to the board folders
+    try:
+        write_deploy_folder(build)  # run.py, the runtime and model.json next to the board folders
+    except StepError as exc:  # a network without a detection head: nothing for run.py to decode
+        print(f"   {build.relative(build.deploy)}: no run.py ({exc})")
     return out

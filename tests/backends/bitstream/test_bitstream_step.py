@@ -50,7 +50,7 @@ def test_zynq_build_with_vivado(monkeypatch, tmp_path, board) -> None:
     assert to_board == {"spikeflow.bit", "spikeflow.hwh", "driver.json", "address_map.json", "network.json"}
     for name in to_board:
         assert (deploy / name).is_file() and next(f for f in manifest["files"] if f["name"] == name)["present"]
-    assert "spikeflow run" in manifest["driver_command"] and "--backend pynq" in manifest["driver_command"]
+    assert "python3 run.py" in manifest["driver_command"] and "--backend pynq" in manifest["driver_command"]
     assert "spikeflow.hwh" in (deploy / "DEPLOY.md").read_text()
 
 
