@@ -1,4 +1,5 @@
-"""Single-scale YOLO-style head: spec, decoding and post-processing (host side, float)."""
+"""Single-scale YOLO-style head: spec, torch decoding (training, loss) and post-processing (the runtime's numpy
+decode and NMS, host side)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from spikeflow_runtime.decode import Detections, HeadGeometry, decode_float
 
-from spikeflow.detect.nms import batched_nms
 from spikeflow.errors import ConfigError
-
-#: Candidates kept (by score) per image before NMS, bounding the NMS IoU matrix.
-MAX_NMS = 3000
 
 
 @dataclass(frozen=True)
-class HeadSpec:
+class HeadSpec(HeadGeometry):
     """Head output geometry ``[B, A*(5+nc), G, G]``; channel ``a*(5+nc)+j``: j 0..3 box, 4 obj, 5.. cls."""
 
     num_classes: int
@@ -32,18 +30,6 @@ class HeadSpec:
         if self.input_size < 1 or self.grid < 1:
             raise ConfigError(f"HeadSpec: bad input_size={self.input_size} / grid={self.grid}")
         object.__setattr__(self, "anchors", tuple((float(w), float(h)) for w, h in self.anchors))
-
-    @property
-    def num_anchors(self) -> int:
-        return len(self.anchors)
-
-    @property
-    def channels(self) -> int:
-        return self.num_anchors * (5 + self.num_classes)
-
-    @property
-    def stride(self) -> float:
-        return self.input_size / self.grid
 
 
 def default_anchors(input_size: int) -> tuple[tuple[float, float], ...]:
@@ -129,22 +115,6 @@ def encode(
     return torch.cat((t_xy, t_wh), dim=1)
 
 
-@dataclass
-class Detections:
-    """Detections of one image (model-input pixel coordinates)."""
-
-    boxes: np.ndarray  # float32 [M,4] xyxy
-    scores: np.ndarray  # float32 [M]
-    labels: np.ndarray  # int64 [M]
-
-    @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
-
-
 def postprocess(
     head_out: torch.Tensor | np.ndarray,
     spec: HeadSpec,
@@ -152,29 +122,10 @@ def postprocess(
     iou_threshold: float = 0.5,
     max_det: int = 100,
 ) -> list[Detections]:
-    """Decode; score = obj * cls_prob (multi-label), keep > conf_threshold, per-class NMS, best max_det."""
-    with torch.no_grad():
-        boxes, obj, cls = decode(head_out, spec)
-        boxes = boxes.cpu()
-        scores_all = (obj.unsqueeze(-1) * cls).cpu()  # [B, N, nc]
-    out: list[Detections] = []
-    for i in range(boxes.shape[0]):
-        sc = scores_all[i]
-        idx, lab = torch.nonzero(sc > conf_threshold, as_tuple=True)
-        if idx.numel() == 0:
-            out.append(Detections.empty())
-            continue
-        score = sc[idx, lab]
-        if score.numel() > MAX_NMS:
-            top = torch.topk(score, MAX_NMS).indices
-            idx, lab, score = idx[top], lab[top], score[top]
-        bx = boxes[i, idx]
-        keep = batched_nms(bx, score, lab, iou_threshold)[:max_det]
-        out.append(
-            Detections(
-                boxes=bx[keep].numpy().astype(np.float32),
-                scores=score[keep].numpy().astype(np.float32),
-                labels=lab[keep].numpy().astype(np.int64),
-            )
-        )
-    return out
+    """Decode; score = obj * cls_prob (multi-label), keep > conf_threshold, per-class NMS, best max_det.
+
+    The runtime's numpy decode (spikeflow_runtime.decode.decode_float), the one the driver runs too.
+    """
+    if isinstance(head_out, torch.Tensor):
+        head_out = head_out.detach().to(device="cpu", dtype=torch.float32).numpy()
+    return decode_float(head_out, spec, conf_threshold, iou_threshold, max_det)

@@ -1,17 +1,17 @@
-"""Non-maximum suppression in plain torch (no torchvision), exact greedy result via Cluster-NMS iterations."""
+"""Non-maximum suppression: the runtime's numpy NMS (spikeflow_runtime.decode), and a torch box IoU for the loss and
+tests."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from spikeflow_runtime import decode as runtime_decode
 
 ArrayLike = np.ndarray | torch.Tensor
 
 
-def _as_tensor(x: ArrayLike, dtype: torch.dtype) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.detach().to(device="cpu", dtype=dtype)
-    return torch.as_tensor(np.asarray(x), dtype=dtype)
+def _as_numpy(x: ArrayLike) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -26,37 +26,14 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS; returns int64 indices of kept boxes, highest score first.
+    """Greedy NMS; int64 indices of the kept boxes, highest score first (spikeflow_runtime.decode.nms).
 
-    A box is suppressed when its IoU with a kept higher-scoring box is > ``iou_threshold``. Uses the
-    Cluster-NMS matrix iteration (identical result to sequential greedy NMS); memory is O(N^2), so cap N
-    (a few thousand) before calling.
+    A box is suppressed when its IoU with a kept higher-scoring box is > ``iou_threshold``. Memory is O(N^2), so
+    cap N (a few thousand) before calling.
     """
-    b = _as_tensor(boxes, torch.float32).reshape(-1, 4)
-    s = _as_tensor(scores, torch.float32).reshape(-1)
-    if b.shape[0] != s.shape[0]:
-        raise ValueError(f"nms: {b.shape[0]} boxes but {s.shape[0]} scores")
-    n = b.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = torch.argsort(s, descending=True, stable=True)
-    iou = box_iou(b[order], b[order]).triu_(diagonal=1)
-    keep = torch.ones(n, dtype=torch.bool)
-    for _ in range(n):
-        max_iou = (iou * keep[:, None]).amax(dim=0)
-        new_keep = max_iou <= iou_threshold
-        if torch.equal(new_keep, keep):
-            break
-        keep = new_keep
-    return order[keep].numpy().astype(np.int64)
+    return runtime_decode.nms(_as_numpy(boxes), _as_numpy(scores), iou_threshold)
 
 
 def batched_nms(boxes: ArrayLike, scores: ArrayLike, labels: ArrayLike, iou_threshold: float) -> np.ndarray:
-    """Per-class NMS: boxes of different labels never suppress each other (coordinate offset trick)."""
-    b = _as_tensor(boxes, torch.float32).reshape(-1, 4)
-    lab = _as_tensor(labels, torch.float32).reshape(-1)
-    if b.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    span = float((b.max() - b.min()).item()) + 1.0
-    offset = (lab - lab.min()) * span
-    return nms(b + offset[:, None], scores, iou_threshold)
+    """Per-class NMS: boxes of different labels never suppress each other (spikeflow_runtime.decode.batched_nms)."""
+    return runtime_decode.batched_nms(_as_numpy(boxes), _as_numpy(scores), _as_numpy(labels), iou_threshold)
