@@ -172,7 +172,7 @@ class Accelerator:
         """Stream-order values [N, Gh, Gw, K] of letterboxed frames -> detections in their original pixels."""
         t0 = time.perf_counter()
         s = self.decode
-        dets = decode_values(values, self.model.head, s.conf_threshold, s.iou_threshold, s.max_det)
+        dets = decode_values(values, self.model.head, s.conf_threshold, s.iou_threshold, s.max_det, layout="stream")
         out = [to_original(d, p.letterbox, self.model.names) for d, p in zip(dets, prepared)]
         self.times.add("decode", time.perf_counter() - t0)
         return out

@@ -38,7 +38,7 @@ def frame_digest(data: Any) -> bytes:
 class Recording:
     """Recorded device outputs: frame digest -> the frame's output values in stream order."""
 
-    def __init__(self, values_per_frame: int, dtype: str = "<i4"):
+    def __init__(self, values_per_frame: int, dtype: str):
         self.values_per_frame = values_per_frame
         self.dtype = np.dtype(dtype)
         self._rows: dict[bytes, int] = {}
@@ -74,7 +74,7 @@ class Recording:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, values_per_frame: int, dtype: str = "<i4") -> Recording:
+    def load(cls, path: str | Path, values_per_frame: int, dtype: str) -> Recording:
         try:
             with np.load(path, allow_pickle=False) as data:
                 digests, outputs = data["digests"], data["outputs"]
