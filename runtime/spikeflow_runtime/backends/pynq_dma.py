@@ -34,7 +34,7 @@ from spikeflow_runtime.model import DeployedModel
 from spikeflow_runtime.settings import DecodeSettings
 
 S2MM_LENGTH = 0x58  # AXI DMA (PG021) S2MM_LENGTH: after a transfer, the bytes actually written
-STATUS_ID = 0x53504B46  # "SPKF": the status block's ID register (spikeflow/backends/bitstream/registers.py)
+STATUS_ID = 0x53504B46  # "SPKF", the status block's ID (rtl/spikeflow_axil_status.v; the flow imports it)
 STATUS_REGISTERS = ("ID", "STREAM", "FRAMES_IN", "FRAMES_OUT", "ERRORS", "CYCLES", "CONTROL", "BATCH")
 DEFAULT_BATCH = 32  # frames per DMA transfer
 WORD = 0xFFFFFFFF  # the status counters are 32 bits and wrap

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-STATUS_ID = 0x53504B46  # "SPKF", register ID of the Zynq status block
+from spikeflow_runtime.backends.pynq_dma import STATUS_ID  # "SPKF": the ID the driver checks on the board
 
 
 @dataclass(frozen=True)
