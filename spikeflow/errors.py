@@ -14,8 +14,8 @@ from spikeflow_runtime.errors import (
 )
 
 __all__ = ["BitstreamError", "CheckpointError", "ConfigError", "ConversionError", "DatasetError", "DeviceTimeoutError",
-           "DriverError", "ExportError", "FrameError", "HardwareSourcesError", "IRError", "SpikeflowError", "StepError",
-           "ToolMissingError", "UnsupportedModuleError"]
+           "DriverError", "ExportError", "FrameError", "HardwareSourcesError", "IRError", "PnrError", "SpikeflowError",
+           "StepError", "ToolMissingError", "UnsupportedModuleError"]
 
 
 class CheckpointError(SpikeflowError):
@@ -48,3 +48,8 @@ class StepError(SpikeflowError):
 
 class BitstreamError(SpikeflowError):
     """A Vivado or v++ run failed (the message names the log and its first error)."""
+
+
+class PnrError(SpikeflowError):
+    """The open ECP5 flow failed: the design does not fit the part, or Yosys, nextpnr or ecppack stopped (the
+    message names the resource, or the log and its relevant lines)."""

@@ -56,6 +56,9 @@ STEPS: tuple[Step, ...] = (
     Step("fold", _HARDWARE, "step_fold", "folding.json: the folding every back end builds", (IR,)),
     Step("rtl", _RTL, "step_rtl", "generate the RTL from the IR and folding.json (the fold step's, run if missing)",
          (IR,)),
+    Step("pnr", "spikeflow.backends.pnr.steps", "step_pnr", "ECP5 boards (ulx3s-85f): the self-test wrapper and the "
+         "RTL through Yosys synth_ecp5, nextpnr-ecp5 at the build's clock and ecppack: the .bit, routed Fmax, "
+         "resources, FPS at Fmax", (IR, Input("rtl", "rtl"))),
     Step("equiv", _RTL, "step_equiv", "formal equivalence of the neuron units' lane sums: the logic that synthesis "
          "maps and the word arithmetic the fast harness simulates (Yosys and ABC, cached)", (Input("rtl", "rtl"),)),
     Step("estimate", _RTL, "step_estimate", "resources from Yosys, per instance out of context (cached)",

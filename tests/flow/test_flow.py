@@ -81,7 +81,8 @@ def test_missing_input_names_the_step_that_makes_it(tmp_path, checkpoint, capsys
 
 
 @pytest.mark.parametrize("text,message", [
-    ("model: {checkpoint: m.pt}\nboard: zcu102\n", "unknown board 'zcu102' (known: pynq-z2, zcu104, u50, u250)"),
+    ("model: {checkpoint: m.pt}\nboard: zcu102\n",
+     "unknown board 'zcu102' (known: pynq-z2, zcu104, u50, u250, ulx3s-85f)"),
     ("model: {checkpoint: m.pt}\nsteps: [export, synth]\n", "unknown step 'synth'"),
     ("model: {checkpoint: m.pt}\nclock: 300\n", "unknown key 'clock'"),
     ("model: {checkpoint: m.pt}\nframes: 0\n", "frames must be >= 1"),

@@ -61,7 +61,13 @@ def test_cycle_model_counts_input_layers_and_output_stream() -> None:
 def test_board_table() -> None:
     assert Board.parse("ZCU104").spec.part.startswith("xczu7ev")
     assert Board.parse("pynq-z2").spec.capacity.DSP == 220 and Board.parse("pynq-z2").spec.family == "xc7"
-    assert {b.value for b in Board} == {"pynq-z2", "zcu104", "u50", "u250"}
+    assert {b.value for b in Board} == {"pynq-z2", "zcu104", "u50", "u250", "ulx3s-85f"}
+    ecp5 = Board.parse("ULX3S-85F").spec
+    assert ecp5.kind == "ecp5" and ecp5.part == "LFE5UM5G-85F-8BG381" and ecp5.clock_mhz == 25.0
+    dev = ecp5.ecp5
+    assert dev is not None and (dev.device, dev.package, dev.speed) == ("um5g-85k", "CABGA381", 8)
+    assert ecp5.ecp5.capacity == {"LUT4": 83_640, "FF": 83_640, "EBR": 208, "MULT18": 156}
+    assert (ecp5.capacity.LUT, ecp5.capacity.BRAM36, ecp5.capacity.DSP) == (83_640, 104, 156)
     with pytest.raises(ConfigError, match="unknown board 'vck190'"):
         Board.parse("vck190")
 

@@ -29,6 +29,7 @@ class BitstreamTarget(Protocol):
 _TARGETS: dict[str, str] = {
     "zynq": "spikeflow.backends.bitstream.zynq:ZynqTarget",
     "alveo": "spikeflow.backends.bitstream.alveo:AlveoTarget",
+    "ecp5": "spikeflow.backends.pnr.target:Ecp5Target",  # says that the pnr step makes ECP5 bitstreams
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from spikeflow.errors import ConfigError
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
@@ -140,9 +141,13 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     )
     from spikeflow.hw.charts import plot_layer_resources
 
+    spec = cfg.board.spec
+    if spec.ecp5 is not None:
+        raise ConfigError(f"board {cfg.board.value} ({spec.part}) is an ECP5: the estimate step maps to Xilinx parts "
+                          f"(synth_xilinx); the pnr step synthesises with synth_ecp5, places and routes, and writes "
+                          f"report/resources.json for it")
     find_yosys()
     net = load_network(build.ir)
-    spec = cfg.board.spec
     instances = json.loads((build.rtl / "instances.json").read_text())
     total = SynthResult()
     layers: dict[str, SynthResult] = {}

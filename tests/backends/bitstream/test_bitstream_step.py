@@ -9,10 +9,12 @@ import pytest
 
 from spikeflow.backends.bitstream.steps import bitstream_flow
 from spikeflow.cli import main
-from spikeflow.errors import BitstreamError, ToolMissingError
+from spikeflow.errors import BitstreamError, ConfigError, ToolMissingError
 from spikeflow.flow.report import read_report
 from spikeflow.hw.boards import Board
 from tests.backends.bitstream.stubs import fake_vivado, small_build
+
+VIVADO_BOARDS = [b for b in Board if b.spec.kind in ("zynq", "alveo")]  # ECP5 boards: the pnr step
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_negative_slack_fails_the_step_with_the_timing_report(monkeypatch, tmp_p
     assert not (build.deploy / "zcu104" / "spikeflow.bit").exists()
 
 
-@pytest.mark.parametrize("board", list(Board), ids=lambda b: b.value)
+@pytest.mark.parametrize("board", VIVADO_BOARDS, ids=lambda b: b.value)
 def test_without_the_tool_it_fails_cleanly_after_generating(no_tools, tmp_path, board) -> None:
     build, cfg = small_build(tmp_path / "b", board)
     with pytest.raises(ToolMissingError, match="not found on PATH") as err:
@@ -77,7 +79,7 @@ def test_without_the_tool_it_fails_cleanly_after_generating(no_tools, tmp_path, 
                                                            if f["name"].endswith((".bit", ".xclbin")))
 
 
-@pytest.mark.parametrize("board", list(Board), ids=lambda b: b.value)
+@pytest.mark.parametrize("board", VIVADO_BOARDS, ids=lambda b: b.value)
 def test_cli_dry_run_prints_the_commands(no_tools, tmp_path, capsys, board) -> None:
     build, cfg = small_build(tmp_path / "b", board)
     cfg.save(build.config)
@@ -85,6 +87,13 @@ def test_cli_dry_run_prints_the_commands(no_tools, tmp_path, capsys, board) -> N
     out = capsys.readouterr().out
     tool = "vivado -mode batch" if board.spec.kind == "zynq" else "v++ --link"
     assert tool in out and board.spec.part in out and "dry run" in out
+
+
+def test_an_ecp5_board_is_sent_to_the_pnr_step(no_tools, tmp_path) -> None:
+    build, cfg = small_build(tmp_path / "b", Board.ULX3S_85F)
+    with pytest.raises(ConfigError, match="ECP5: its bitstream comes from the open flow's pnr step") as err:
+        bitstream_flow(build, cfg)
+    assert "--from pnr --to pnr" in str(err.value) and "not Vivado" in str(err.value)
 
 
 def test_cli_without_vivado_exits_2(no_tools, tmp_path, capsys) -> None:
