@@ -21,7 +21,7 @@ from spikeflow.backends.rtl.tools import HARNESS_ARITH, HARNESS_LAYOUT, verilato
 from spikeflow.errors import ConfigError, DeviceTimeoutError, SpikeflowError
 from spikeflow.golden import run_counts
 from spikeflow.hw.sources import hardware_folder
-from spikeflow.hw.stream import StreamFormat, stream_format
+from spikeflow.hw.stream import OUT_WIDTH, StreamFormat, stream_format
 from spikeflow.ir import FewdIFNetwork
 
 TOP = "spikeflow_selftest"
@@ -68,7 +68,7 @@ def crc_of_values(values: np.ndarray) -> int:
     v = np.asarray(values, dtype=np.int64).reshape(-1)
     if v.size and (v.min() < -(1 << 31) or v.max() >= 1 << 31):
         raise ConfigError("an output value does not fit the 32-bit output stream")
-    return zlib.crc32(v.astype("<i4").tobytes())
+    return zlib.crc32(v.astype(f"<i{OUT_WIDTH // 8}").tobytes())  # the output stream's little-endian words
 
 
 def expected_crc(net: FewdIFNetwork, frames: int = DEFAULT_FRAMES, seed: int = DEFAULT_SEED) -> int:
