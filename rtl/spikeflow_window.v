@@ -4,6 +4,11 @@
 // memory word per column (one read and one write per cycle). Frames follow each other with no gap.
 // The input passes a skid buffer (spikeflow_axis_skid), so s_axis_tready is a flip-flop: no ready path runs
 // through this module to the producer.
+// OUT_REG=1 copies each finished window into an output register, so the walk goes on while the consumer works
+// on the window (the neuron reads the window in place for its cycles per window): the walk over a strided
+// layer's positions without a window then overlaps the window work. Without it (OUT_REG=0: stride 1, where
+// nearly every position is a window, and max-pools, which take a window per cycle) the window registers are
+// the output and the walk waits while a window is held.
 // Window element (i, j) (row i, column j of the window) is at m_axis_tdata[(i*KERNEL+j)*PIX_W +: PIX_W].
 `resetall
 `timescale 1ns / 1ps
@@ -15,7 +20,8 @@ module spikeflow_window #(
     parameter IN_W = 8,    // input width
     parameter KERNEL = 3,  // window size
     parameter STRIDE = 1,  // step between windows
-    parameter PADDING = 1  // zero padding on each border
+    parameter PADDING = 1, // zero padding on each border
+    parameter OUT_REG = 0  // 1: finished windows are copied to an output register (walk overlaps window work)
 ) (
     input  wire                             clk,
     input  wire                             rst,
@@ -53,6 +59,7 @@ initial begin
     if (PIX_W < 1) $error("spikeflow_window: PIX_W must be >= 1");
     if (KERNEL < 1 || STRIDE < 1 || PADDING < 0) $error("spikeflow_window: bad KERNEL/STRIDE/PADDING");
     if (KERNEL > HP || KERNEL > WP) $error("spikeflow_window: KERNEL larger than the padded image");
+    if (OUT_REG != 0 && OUT_REG != 1) $error("spikeflow_window: OUT_REG must be 0 or 1");
 end
 
 // position (in the padded image) of the next pixel to enter the window
@@ -91,13 +98,16 @@ spikeflow_axis_skid #(.DATA_WIDTH(PIX_W))
 
 wire [PIX_W-1:0] in_pix = is_pad ? {PIX_W{1'b0}} : in_data;
 wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
+// win_free: the window registers hold no finished window that has still to be passed on (to the consumer, or
+// with OUT_REG=1 to the output register), or it leaves in this cycle: the walk may advance.
+wire win_free;
 // advance enables every window register (K*K*PIX_W bits: 2,304 in default's Conv_5) and the line-buffer
 // write. It depends on the consumer's ready in the same cycle, so it cannot be registered; max_fanout makes
 // Vivado replicate its driver so that no copy drives more than 64 loads (Yosys ignores the attribute).
 (* max_fanout = 64 *)
-wire advance = (!m_axis_tvalid || m_axis_tready) && (is_pad || in_valid);
+wire advance = win_free && (is_pad || in_valid);
 
-assign in_ready = !is_pad && (!m_axis_tvalid || m_axis_tready);
+assign in_ready = !is_pad && win_free;
 
 // column of KERNEL values entering the window: index 0 is the top row
 wire [KERNEL*PIX_W-1:0] column;
@@ -140,11 +150,12 @@ endgenerate
 
 // window registers: win[i][j], shifted left by one column per advance
 reg [PIX_W-1:0] win [0:KERNEL*KERNEL-1];
+wire [KERNEL*KERNEL*PIX_W-1:0] win_data;
 genvar gi, gj;
 generate
     for (gi = 0; gi < KERNEL; gi = gi + 1) begin : g_row
         for (gj = 0; gj < KERNEL; gj = gj + 1) begin : g_el
-            assign m_axis_tdata[(gi*KERNEL+gj)*PIX_W +: PIX_W] = win[gi*KERNEL+gj];
+            assign win_data[(gi*KERNEL+gj)*PIX_W +: PIX_W] = win[gi*KERNEL+gj];
             if (gj == KERNEL - 1) begin : g_in
                 always @(posedge clk) begin
                     if (advance) win[gi*KERNEL+gj] <= column[gi*PIX_W +: PIX_W];
@@ -158,17 +169,49 @@ generate
     end
 endgenerate
 
+// the output: the window registers themselves (OUT_REG=0), or a copy taken when the output register is free
+generate
+    if (OUT_REG != 0) begin : g_out_reg
+        reg win_held;  // the window registers hold a finished window not yet copied
+        wire take = win_held && (!m_axis_tvalid || m_axis_tready);  // copy it to the output register now
+        (* max_fanout = 64 *)
+        wire take_en = take;  // enables every output register bit
+        reg [KERNEL*KERNEL*PIX_W-1:0] out_data;
+        assign win_free = !win_held || take;
+        assign m_axis_tdata = out_data;
+        always @(posedge clk) begin
+            if (take_en) out_data <= win_data;
+        end
+        always @(posedge clk) begin
+            if (rst) begin
+                win_held <= 1'b0;
+                m_axis_tvalid <= 1'b0;
+            end else begin
+                if (advance) win_held <= out_here;
+                else if (take) win_held <= 1'b0;
+                if (take) m_axis_tvalid <= 1'b1;
+                else if (m_axis_tready) m_axis_tvalid <= 1'b0;
+            end
+        end
+    end else begin : g_out_win
+        assign win_free = !m_axis_tvalid || m_axis_tready;
+        assign m_axis_tdata = win_data;
+        always @(posedge clk) begin
+            if (rst) m_axis_tvalid <= 1'b0;
+            else if (advance) m_axis_tvalid <= out_here;
+            else if (m_axis_tready) m_axis_tvalid <= 1'b0;
+        end
+    end
+endgenerate
+
 always @(posedge clk) begin
     if (rst) begin
         row <= 0;
         col <= 0;
         row_ph <= 0;
         col_ph <= 0;
-        m_axis_tvalid <= 1'b0;
     end else begin
-        if (m_axis_tready) m_axis_tvalid <= 1'b0;
         if (advance) begin
-            m_axis_tvalid <= out_here;
             if (col == COL_LAST) begin
                 col <= 0;
                 col_ph <= 0;

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from spikeflow.hw.boards import Capacity
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, window_elems
+from spikeflow.hw.folding import Folding, LayerFolding, conv_cycles, window_elems
 from spikeflow.hw.resources import DEFAULT_MODEL, ResourceModel, layer_resources, total
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.ir import FewdIFMaxPool, FewdIFNetwork
 
 FIT_FRACTION = 1.0  # share of the part the design may use
 
@@ -39,13 +39,6 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _layer_cycles(layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> int:
-    _, h, w = layer.in_shape
-    p = layer.padding
-    _, oh, ow = layer.out_shape
-    return (h + 2 * p) * (w + 2 * p) + oh * ow * (cycles_per_window(layer, f) - 1)
-
-
 def _cost(net: FewdIFNetwork, layer, f: LayerFolding, capacity: Capacity, model: ResourceModel) -> float:
     """Resources of one layer's folding as the sum of the shares of the part it takes."""
     probe = Folding({layer.name: f})
@@ -69,12 +62,12 @@ def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceM
             continue
         options = [LayerFolding(pe, simd, tp) for pe in _divisors(layer.out_channels)
                    for simd in _divisors(window_elems(layer)) for tp in (True, False)]
-        ok = [f for f in options if _layer_cycles(layer, f) <= budget]
+        ok = [f for f in options if conv_cycles(layer, f) <= budget]
         if ok:
             layers[layer.name] = min(ok, key=lambda f: (_cost(net, layer, f, capacity, model), f.pe * f.simd))
         else:
-            layers[layer.name] = min(options, key=lambda f: _layer_cycles(layer, f))
-            notes.append(f"{layer.name}: at best {_layer_cycles(layer, layers[layer.name]):,} cycles per frame "
+            layers[layer.name] = min(options, key=lambda f: conv_cycles(layer, f))
+            notes.append(f"{layer.name}: at best {conv_cycles(layer, layers[layer.name]):,} cycles per frame "
                          f"(it walks its padded input raster one position per cycle), over the budget of {budget:,}")
     return Folding(layers, ppb), notes
 

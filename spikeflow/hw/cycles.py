@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikeflow.hw.folding import Folding, cycles_per_window
+from spikeflow.hw.folding import Folding, conv_cycles, cycles_per_window
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 
@@ -26,7 +26,8 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
 
     - input: one beat of `pixels_per_beat` pixels per cycle;
     - conv/head: the stage walks its padded input raster one position per cycle and spends
-      `cycles_per_window` cycles on each output window;
+      `cycles_per_window` cycles on each output window, which a strided layer's walk overlaps
+      (spikeflow.hw.folding.conv_cycles);
     - max-pool: one input position per cycle;
     - output: one head value per beat.
     """
@@ -38,9 +39,8 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
         if isinstance(layer, FewdIFConv | FewdIFHead):
             p = layer.padding
             raster = (lh + 2 * p) * (lw + 2 * p)
-            _, oh, ow = layer.out_shape
-            cpw = cycles_per_window(layer, folding[layer.name])
-            rows.append(LayerCycles(layer.name, raster, cpw, raster + oh * ow * (cpw - 1)))
+            f = folding[layer.name]
+            rows.append(LayerCycles(layer.name, raster, cycles_per_window(layer, f), conv_cycles(layer, f)))
         elif isinstance(layer, FewdIFMaxPool):
             rows.append(LayerCycles(layer.name, lh * lw, 1, lh * lw))
     k, gh, gw = net.output_shape

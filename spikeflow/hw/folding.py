@@ -77,6 +77,42 @@ def cycles_per_window(layer: ConvLike, f: LayerFolding) -> int:
     return (layer.out_channels // f.pe) * (window_elems(layer) // f.simd) * passes(layer, f)
 
 
+def window_out_reg(layer: ConvLike) -> bool:
+    """Whether the layer's window generator copies each finished window to an output register (OUT_REG=1 of
+    rtl/spikeflow_window.v), so that its walk overlaps the neuron's work on the window: strided layers, where
+    most positions of the walk make no window."""
+    return layer.stride > 1
+
+
+def conv_cycles(layer: ConvLike, f: LayerFolding) -> int:
+    """Cycles per frame of a conv/head stage on its own (input always valid, output always ready), as the RTL
+    runs it: the window generator walks the padded raster one position per cycle, and the walk stalls while the
+    neuron works on a window (`cycles_per_window` cycles, the last issue freeing the window).
+
+    Without an output register (stride 1) the walk waits out each window: raster + windows * (cpw - 1). With one
+    (`window_out_reg`: strided layers) the walk goes on while the neuron works on the copied window and stalls
+    only when it reaches the next window before the neuron is done: a window reached after `gap` positions
+    without one stalls max(0, cpw - 1 - gap) cycles. The gaps are S - 1 within an output row, the rest of the
+    row, the S - 1 rows without windows and the K - 1 filling columns between rows, and the rows after the last
+    output row and the K - 1 filling rows of the next frame (frames follow back to back) between frames.
+    """
+    _, h, w = layer.in_shape
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    hp, wp = h + 2 * p, w + 2 * p
+    _, oh, ow = layer.out_shape
+    cpw = cycles_per_window(layer, f)
+    if not window_out_reg(layer):
+        return hp * wp + oh * ow * (cpw - 1)
+    last_col, last_row = k - 1 + (ow - 1) * s, k - 1 + (oh - 1) * s
+    row_gap = (wp - 1 - last_col) + (s - 1) * wp + (k - 1)
+    frame_gap = (wp - 1 - last_col) + (hp - 1 - last_row) * wp + (k - 1) * wp + (k - 1)
+
+    def stall(gap: int) -> int:
+        return max(0, cpw - 1 - gap)
+
+    return hp * wp + oh * (ow - 1) * stall(s - 1) + (oh - 1) * stall(row_gap) + stall(frame_gap)
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 

@@ -39,7 +39,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from spikeflow.hw.folding import Folding, LayerFolding, window_elems
+from spikeflow.hw.folding import Folding, LayerFolding, window_elems, window_out_reg
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 CALIBRATION_FILE = Path(__file__).with_name("resource_model.json")
@@ -243,7 +243,7 @@ def features(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int = 2)
         "head_tree": tree if isinstance(layer, FewdIFHead) else 0,
         "datapath_const": datapath if const else 0,
         "acc": f.pe * layer.acc_bits * (1 + thresholds),
-        "window": n_in * in_bits,
+        "window": n_in * in_bits * (2 if window_out_reg(layer) else 1),  # a strided layer's window is copied
         "linebuf": lutram_luts(line_width, line_words) if 1 < layer.kernel and line_words <= LUTRAM_MAX_DEPTH else 0,
         "fifo": lutram_luts(layer.out_channels * out_bits, fifo_depth(ow))
         if fifo_in_lutram(layer.out_channels * act_bits, fifo_depth(ow)) else 0,

@@ -18,7 +18,7 @@ import numpy as np
 
 from spikeflow.errors import ConfigError
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding
+from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding, window_out_reg
 from spikeflow.hw.resources import DSP_MIN_WEIGHT_WORDS, fifo_depth
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, pack_fields, stream_format
@@ -194,7 +194,7 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
         in_bits = fmt.pixel_bits if layer.in_kind == "pixels" else pix_bits
         add("spikeflow_window", f"{layer.name}_win",
             {"PIX_W": lc * in_bits, "IN_H": lh, "IN_W": lw, "KERNEL": kk, "STRIDE": layer.stride,
-             "PADDING": layer.padding}, n * in_bits,
+             "PADDING": layer.padding, "OUT_REG": int(window_out_reg(layer))}, n * in_bits,
             f"{layer.name}: {kk}x{kk} windows, stride {layer.stride}, padding {layer.padding}")
         use_dsp = (layer.in_kind == "pixels" and f.time_parallel
                    and (n // f.simd) * (layer.out_channels // f.pe) >= DSP_MIN_WEIGHT_WORDS)

@@ -27,6 +27,8 @@ def _lint(args: list[str]) -> None:
     ("spikeflow_axis_input", ["-GPIXEL_BITS=10", "-GSTATUS_WIDTH=16"]),
     ("spikeflow_window", []), ("spikeflow_window", ["-GKERNEL=1", "-GPADDING=0"]),
     ("spikeflow_window", ["-GKERNEL=2", "-GSTRIDE=2", "-GPADDING=0"]),
+    ("spikeflow_window", ["-GSTRIDE=2", "-GOUT_REG=1"]),
+    ("spikeflow_window", ["-GKERNEL=1", "-GPADDING=0", "-GSTRIDE=2", "-GOUT_REG=1"]),
     ("spikeflow_neuron", []), ("spikeflow_neuron", ["-GTIME_PARALLEL=0", "-GPE=2", "-GSIMD=3"]),
     ("spikeflow_neuron", ["-GIN_KIND=0", "-GIN_BITS=8", "-GIN_MAX=255", "-GTIME_PARALLEL=0", "-GACC_BITS=20"]),
     ("spikeflow_neuron", ["-GN_IN=45", "-GSIMD=45", "-GIN_MAX=2", "-GPE=2"]),  # 3 chunks, clamped spikes

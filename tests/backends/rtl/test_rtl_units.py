@@ -26,15 +26,18 @@ def _run_unit(tmp_path, module: str, unit: str, params: dict, extra_env: dict | 
     assert ran_testcases(results) == testcase  # the unit's own test ran (and passed), nothing else
 
 
-@pytest.mark.parametrize("k,s,p,pix_w,h,w", [
-    (3, 1, 1, 6, 7, 5),
-    pytest.param(2, 2, 0, 4, 6, 7, marks=pytest.mark.slow),
-    pytest.param(5, 2, 2, 3, 9, 8, marks=pytest.mark.slow),
-    pytest.param(1, 1, 0, 8, 4, 3, marks=pytest.mark.slow),
+@pytest.mark.parametrize("k,s,p,pix_w,h,w,out_reg", [
+    (3, 1, 1, 6, 7, 5, 0),
+    (3, 2, 1, 5, 9, 7, 1),  # a strided layer's window copied to the output register (walk overlaps the work)
+    pytest.param(2, 2, 0, 4, 6, 7, 0, marks=pytest.mark.slow),
+    pytest.param(5, 2, 2, 3, 9, 8, 0, marks=pytest.mark.slow),
+    pytest.param(5, 2, 2, 3, 9, 8, 1, marks=pytest.mark.slow),
+    pytest.param(1, 2, 0, 7, 6, 5, 1, marks=pytest.mark.slow),
+    pytest.param(1, 1, 0, 8, 4, 3, 0, marks=pytest.mark.slow),
 ])
-def test_window(tmp_path, k, s, p, pix_w, h, w):
+def test_window(tmp_path, k, s, p, pix_w, h, w, out_reg):
     _run_unit(tmp_path, "spikeflow_window", "window",
-              {"PIX_W": pix_w, "IN_H": h, "IN_W": w, "KERNEL": k, "STRIDE": s, "PADDING": p})
+              {"PIX_W": pix_w, "IN_H": h, "IN_W": w, "KERNEL": k, "STRIDE": s, "PADDING": p, "OUT_REG": out_reg})
 
 
 @pytest.mark.parametrize("k,s", [(2, 2), pytest.param(3, 2, marks=pytest.mark.slow)])
