@@ -30,8 +30,11 @@
 //   S2: weight ROM data (registered BRAM output, two cycles after the address), inputs delayed to match;
 //       digit products (LUTs) feed the adder trees; S2+TREE_LAT: lane sum;
 //   SP: accumulate (bias from its ROM, read at SP-2, when the item is the first of a channel group);
-//   SP+1: compare with the thresholds (ROM read at SP-1), collect the channel groups; a finished window is
-//         written to the output FIFO (OUT_DEPTH entries, distributed RAM), which m_axis reads.
+//   SP+1: compare with the thresholds (ROM read at SP-1), the spike count of the compare bits -> a register;
+//   SP+2: collect the channel groups; a finished window is written to the output FIFO (OUT_DEPTH entries,
+//         distributed RAM), which m_axis reads. The register between compare and FIFO write keeps the
+//         compares' carry chains and the FIFO's write port in different cycles (nextpnr's critical path on
+//         the ECP5 ran from the threshold ROM through the compare and the count into the FIFO RAM).
 // Back-pressure never stops the pipeline: a window is only started when its result has a FIFO entry
 // reserved (credit counter, registered `room` flag), so m_axis_tready reaches only the FIFO read side and the
 // credit counter, and s_axis_tready depends on this unit's registers and s_axis_tvalid alone. OUT_DEPTH
@@ -112,8 +115,11 @@ localparam WAW_BITS = SF * NF > 1 ? $clog2(SF * NF) : 0;
 localparam WEIGHT_STYLE = (!DSP && WAW_BITS + D <= 6) ? "logic" : "block";
 localparam PARAM_STYLE = NF <= 64 ? "logic" : "block";
 localparam CPW = SF * NF * PASSES;                   // cycles per window
-// output FIFO: the windows in flight from the first issue to the read of the result (SP+CPW+3 cycles)
-localparam IN_FLIGHT = (SP + CPW + 3 + CPW - 1) / CPW + 1;
+localparam FP = SP + 2;                              // collect and output FIFO write stage
+// output FIFO: the windows in flight from the first issue to the read of the result (FP+CPW+2 cycles: the last
+// item issued at CPW-1 is written at FP+CPW-1, readable one cycle later, and the credit returns through the
+// `outstanding` and `room` registers)
+localparam IN_FLIGHT = (FP + CPW + 2 + CPW - 1) / CPW + 1;
 localparam OUT_DEPTH = IN_FLIGHT <= 2 ? 2 : (1 << $clog2(IN_FLIGHT));
 localparam OCW = $clog2(OUT_DEPTH) + 1;             // credit counter width (0..OUT_DEPTH)
 localparam [OCW-1:0] OUT_DEPTH_V = OUT_DEPTH[OCW-1:0];
@@ -221,9 +227,9 @@ generate
 endgenerate
 
 // control of the item in each stage: valid bits (reset) and {first, last, flush, nf, t}
-reg  [SP+1:1]   vp;
+reg  [FP:1]     vp;
 /* verilator lint_off UNUSEDSIGNAL */
-reg  [CTW-1:0]  ctl [1:SP+1];  // not every field is read in every stage
+reg  [CTW-1:0]  ctl [1:FP];  // not every field is read in every stage
 /* verilator lint_on UNUSEDSIGNAL */
 wire [CTW-1:0]  ctl0 = {(sf == 0) && (tp == 0), iter_last, win_last, nf, tp};
 localparam C_FIRST = CTW - 1;
@@ -233,12 +239,12 @@ localparam C_FLUSH = CTW - 3;
 integer k;
 always @(posedge clk) begin
     ctl[1] <= ctl0;
-    for (k = 2; k <= SP + 1; k = k + 1) ctl[k] <= ctl[k-1];
+    for (k = 2; k <= FP; k = k + 1) ctl[k] <= ctl[k-1];
 end
 
 always @(posedge clk) begin
     if (rst) vp <= 0;
-    else vp <= {vp[SP:1], issue};
+    else vp <= {vp[FP-1:1], issue};
 end
 
 // ---------------------------------------------------------------- S1, S2: weight ROM data, inputs
@@ -274,7 +280,7 @@ wire [PE*ACC_BITS-1:0] bias;  // at SP
 wire [THR_W-1:0] thr;         // at SP+1; unused (constant 0) when FIRE=0
 /* verilator lint_on UNUSEDSIGNAL */
 wire [CTW-1:0] ca = ctl[SP];   // the item being accumulated
-wire [CTW-1:0] cf = ctl[SP+1]; // the item being fired / collected
+wire [CTW-1:0] cc = ctl[FP];   // the item being collected
 
 spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), .STYLE(PARAM_STYLE),
                 .INIT_FILE(BIAS_FILE))
@@ -291,7 +297,7 @@ endgenerate
 
 genvar gp;
 reg  [PE*ACC_BITS-1:0] acc;  // V of the item at SP+1 (so far, for its channel group)
-wire [PE*OB-1:0]       group;
+reg  [PE*OB-1:0]       group;  // its spike counts (FIRE=1) or V (FIRE=0) at FP
 
 generate
     for (gp = 0; gp < PE; gp = gp + 1) begin : g_acc
@@ -329,23 +335,23 @@ generate
                     end
                 end
             end
-            assign group[gp*OB +: OB] = cnt;
+            always @(posedge clk) group[gp*OB +: OB] <= cnt;
         end else begin : g_v
-            assign group[gp*OB +: OB] = a;
+            always @(posedge clk) group[gp*OB +: OB] <= a;
         end
     end
 endgenerate
 
-// ---------------------------------------------------------------- SP+1: collect
+// ---------------------------------------------------------------- FP: collect
 // channels are collected by shifting groups in from the top: after NF groups group 0 is at the bottom.
-// keep_en: the item entering SP+1 ends a channel group (a register, so its fanout is a register's)
+// keep_en: the item entering FP ends a channel group (a register, so its fanout is a register's)
 wire [OUT_CH*OB-1:0] collect_next;
 generate
     if (NF > 1) begin : g_coll
         reg [(OUT_CH-PE)*OB-1:0] keep;
         reg                      keep_en;
         assign collect_next = {group, keep};
-        always @(posedge clk) keep_en <= vp[SP] && ca[C_LAST];
+        always @(posedge clk) keep_en <= vp[SP+1] && ctl[SP+1][C_LAST];
         always @(posedge clk) begin
             if (keep_en) keep <= collect_next[OUT_CH*OB-1:PE*OB];
         end
@@ -359,7 +365,7 @@ endgenerate
 wire out_room;  // always 1: the entry was reserved when the window started
 /* verilator lint_on UNUSEDSIGNAL */
 spikeflow_axis_fifo #(.DATA_WIDTH(OUT_CH*OB), .DEPTH(OUT_DEPTH))
-    u_out (.clk(clk), .rst(rst), .s_axis_tdata(collect_next), .s_axis_tvalid(vp[SP+1] && cf[C_FLUSH]),
+    u_out (.clk(clk), .rst(rst), .s_axis_tdata(collect_next), .s_axis_tvalid(vp[FP] && cc[C_FLUSH]),
            .s_axis_tready(out_room), .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
            .m_axis_tready(m_axis_tready));
 assign out_read = m_axis_tvalid && m_axis_tready;
