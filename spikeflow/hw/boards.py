@@ -30,7 +30,7 @@ class Ecp5Device:
     package: str  # nextpnr-ecp5 --package
     speed: int  # nextpnr-ecp5 --speed
     capacity: dict[str, int]  # LUT4, FF, EBR (18 kbit block RAM), MULT18 (18x18 multipliers)
-    oscillator_mhz: float  # the board's clock input, which drives the design directly (no PLL)
+    oscillator_mhz: float  # the board's clock input: drives the design directly, or an EHXPLLL for other clocks
     constraints: str  # the LPF template of the board's pins (spikeflow/backends/pnr/templates/)
 
 

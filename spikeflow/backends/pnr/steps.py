@@ -1,6 +1,8 @@
 """The `pnr` step: the self-test wrapper (rtl/spikeflow_selftest.v) around the build's generated top, through the
 open ECP5 flow: Yosys synth_ecp5, nextpnr-ecp5 (timing-driven at the build's clock, fixed seed) and ecppack, into
 build/NAME/bitstream/BOARD/spikeflow_selftest.bit; report/timing.json, report/resources.json and report/pnr.json.
+When the build's clock is not the board's oscillator, a board top puts an EHXPLLL from ecppll in front of the
+wrapper (spikeflow.backends.pnr.pll), and the reports name the clock source.
 
 Scripts and constraints are Jinja2 templates (templates/, StrictUndefined). Logs stay in the work folder. A design
 that does not fit the part stops with a one-line PnrError naming the resource; nextpnr failing to route, or missing
@@ -21,6 +23,7 @@ from typing import Any
 
 import jinja2
 
+from spikeflow.backends.pnr.pll import BOARD_TOP, PLL_MODULE, Pll, generate_pll
 from spikeflow.backends.pnr.reports import (
     check_fit,
     critical_path,
@@ -91,11 +94,10 @@ def verilog_value(value: int, bits: int = 32) -> str:
     return f"{bits}'h{int(value) & ((1 << bits) - 1):08x}"
 
 
-def selftest_parameters(net: FewdIFNetwork, rtl: RtlBuild, dev: Ecp5Device) -> tuple[dict[str, int], str]:
-    """The wrapper's parameters at the board's oscillator clock: from spikeflow.backends.pnr.selftest (FRAMES,
-    SEED and the golden model's EXPECTED_CRC) when it is there, else FRAMES=8, SEED=1, EXPECTED_CRC=0 (said in the
-    note)."""
-    clk_hz = int(round(dev.oscillator_mhz * 1e6))
+def selftest_parameters(net: FewdIFNetwork, rtl: RtlBuild, clk_hz: int) -> tuple[dict[str, int], str]:
+    """The wrapper's parameters at its clock (`clk_hz`: the oscillator's, or the PLL's output): from
+    spikeflow.backends.pnr.selftest (FRAMES, SEED and the golden model's EXPECTED_CRC) when it is there, else
+    FRAMES=8, SEED=1, EXPECTED_CRC=0 (said in the note)."""
     try:
         from spikeflow.backends.pnr.selftest import selftest_parameters as provider
     except ImportError:
@@ -142,6 +144,25 @@ class PnrRun:
     config = property(lambda self: self.work / f"{WRAPPER}.config")
     bit = property(lambda self: self.work / f"{WRAPPER}.bit")
     ecppack_log = property(lambda self: self.work / "ecppack.log")
+    board_top = property(lambda self: self.work / f"{BOARD_TOP}.v")
+
+
+def board_clock(cfg: BuildConfig, dev: Ecp5Device, work: Path) -> Pll | None:
+    """None when the build's clock is the board's oscillator (it drives the design directly), else the EHXPLLL
+    that makes the clock from it (ecppll's module in `work`)."""
+    if cfg.clock == dev.oscillator_mhz:
+        return None
+    return generate_pll(find_tool("ecppll"), dev.oscillator_mhz, cfg.clock, work)
+
+
+def clock_source(pll: Pll | None, dev: Ecp5Device) -> str:
+    return pll.describe() if pll else f"the board's {dev.oscillator_mhz:g} MHz oscillator directly (no PLL)"
+
+
+def board_top(run: PnrRun, pll: Pll, source: str) -> Path:
+    """The board top around the wrapper and the PLL (templates/board_pll.v.j2), in the work folder."""
+    return render("board_pll.v.j2", run.board_top, source=source, pll=pll, pll_module=PLL_MODULE,
+                  board_top=BOARD_TOP, wrapper=WRAPPER)
 
 
 def fold_hint(cfg: BuildConfig) -> str:
@@ -172,17 +193,21 @@ def pnr_flow(build: BuildDir, cfg: BuildConfig, capacity: dict[str, int] | None 
     run = PnrRun.of(build, cfg.board.value)
     run.work.mkdir(parents=True, exist_ok=True)
     source = str(build.ir_json)
-    params, params_note = selftest_parameters(net, rtl, dev)
-    render("synth_ecp5.ys.j2", run.script, source=source, rtl_dir=str(rtl.out_dir), top=rtl.top, wrapper=WRAPPER,
-           sources=[str(p) for p in sources], netlist=str(run.netlist), stat=str(run.stat),
+    pll = board_clock(cfg, dev, run.work)
+    run.board_top.unlink(missing_ok=True)
+    if pll:
+        sources = [*sources, run.work / pll.module, board_top(run, pll, source)]
+    design = (f"the board top {BOARD_TOP} ({PLL_MODULE}, then the self-test wrapper around the build's {rtl.top})"
+              if pll else f"the self-test wrapper around the build's {rtl.top}")
+    params, params_note = selftest_parameters(net, rtl, pll.clkout_hz if pll else int(round(dev.oscillator_mhz * 1e6)))
+    render("synth_ecp5.ys.j2", run.script, source=source, rtl_dir=str(rtl.out_dir), design=design, wrapper=WRAPPER,
+           board_top=BOARD_TOP if pll else WRAPPER, sources=[str(p) for p in sources], netlist=str(run.netlist),
+           stat=str(run.stat),
            parameters={k: verilog_value(v) if k in ("SEED", "EXPECTED_CRC") else int(v) for k, v in params.items()})
     render(dev.constraints, run.lpf, source=source, board=cfg.board.value, part=spec.part, clock_mhz=cfg.clock,
-           oscillator_mhz=dev.oscillator_mhz)
+           oscillator_mhz=dev.oscillator_mhz, pll=pll)
     print(f"   {cfg.board.value} ({spec.part}) at {cfg.clock:g} MHz: {run.script.name}, {run.lpf.name} in "
-          f"{build.relative(run.work)}; self-test {params_note}")
-    if cfg.clock != dev.oscillator_mhz:
-        print(f"   note: no PLL: the board's {dev.oscillator_mhz:g} MHz oscillator drives the design; nextpnr times it "
-              f"for {cfg.clock:g} MHz (the build's clock), the board runs it at {dev.oscillator_mhz:g} MHz")
+          f"{build.relative(run.work)}; self-test {params_note}; clock: {clock_source(pll, dev)}")
 
     started = time.time()
     _run([yosys, "-q", "-l", str(run.yosys_log), str(run.script)], rtl.out_dir, run.yosys_log, "yosys", writes_log=True)
@@ -206,7 +231,7 @@ def pnr_flow(build: BuildDir, cfg: BuildConfig, capacity: dict[str, int] | None 
     version = tool_version(nextpnr)
     cycles, cycles_note = cycles_per_frame(build, rtl)
     doc = collect(build, cfg, run, log, cells, capacity, version, cycles, cycles_note,
-                  {"yosys": round(synth_s, 1), "nextpnr": round(pnr_s, 1)}, params, params_note)
+                  {"yosys": round(synth_s, 1), "nextpnr": round(pnr_s, 1)}, params, params_note, pll)
     if proc.returncode != 0 or not doc["met"]:
         lines = relevant_lines(log) or (proc.stderr.strip().splitlines()[-3:] if proc.stderr else [])
         resource = resource_failure(log)
@@ -243,7 +268,7 @@ def _run(argv: list[str], cwd: Path, log: Path, tool: str, writes_log: bool) -> 
 
 def collect(build: BuildDir, cfg: BuildConfig, run: PnrRun, log: str, cells: dict[str, int],
             capacity: dict[str, int], version: str, cycles: int, cycles_note: str, seconds: dict[str, float],
-            params: dict[str, Any], params_note: str) -> dict[str, Any]:
+            params: dict[str, Any], params_note: str, pll: Pll | None = None) -> dict[str, Any]:
     """timing.json and resources.json from nextpnr's report.json (its log when there is none); returns the values
     of pnr.json."""
     spec = cfg.board.spec
@@ -255,14 +280,15 @@ def collect(build: BuildDir, cfg: BuildConfig, run: PnrRun, log: str, cells: dic
     fmax = round(clocks[clock]["achieved"], 2) if clock else None
     met = bool(clocks) and all(c["met"] for c in clocks.values())
     tool = f"nextpnr-ecp5 {version}"
-    wns = round(1000.0 / cfg.clock - 1000.0 / fmax, 3) if fmax else None
+    target = pll.clkout_mhz if pll else cfg.clock  # the clock nextpnr timed: the PLL's output when there is one
+    wns = round(1000.0 / target - 1000.0 / fmax, 3) if fmax else None
     write_report(build.root, "timing", {
         "tool": tool, "part": spec.part, "board": cfg.board.value, "clock_mhz": cfg.clock, "target_mhz": cfg.clock,
         "fmax_mhz": fmax, "met": met, "wns_ns": wns, "whs_ns": None,
         "clocks": {name: {"fmax_mhz": round(c["achieved"], 2), "constraint_mhz": c["constraint"], "met": c["met"]}
                    for name, c in clocks.items()},
         "critical_path": path, "seed": SEED, "seconds": round(sum(seconds.values()), 1), "seconds_by_tool": seconds,
-        "clock_source": f"the board's {spec.ecp5.oscillator_mhz:g} MHz oscillator directly (no PLL)",
+        "clock_source": clock_source(pll, spec.ecp5), "pll": pll.as_dict() if pll else None,
         "source": "nextpnr report.json" if report else "nextpnr log",
         "log": run.nextpnr_log.relative_to(build.root.resolve()).as_posix()})
     used = part_resources(util) if util else {}
@@ -281,6 +307,7 @@ def collect(build: BuildDir, cfg: BuildConfig, run: PnrRun, log: str, cells: dic
            "cycles_per_frame": cycles, "cycles_source": cycles_note,
            "fps": round(fmax * 1e6 / cycles, 2) if fmax and cycles else None, **used,
            "capacity": capacity, "bitstream": None, "selftest_crc_ok": None, "selftest": params,
-           "selftest_parameters": params_note, "critical_path": path, "tool": tool, "seconds": seconds}
+           "selftest_parameters": params_note, "clock_source": clock_source(pll, spec.ecp5),
+           "pll": pll.as_dict() if pll else None, "critical_path": path, "tool": tool, "seconds": seconds}
     write_report(build.root, "pnr", doc)
     return doc

@@ -227,6 +227,38 @@ def test_a_routed_design_writes_the_bitstream_and_fps(monkeypatch, tmp_path) -> 
     assert read_report(build.root, "pnr")["LUT4"] == 9305 and read_report(build.root, "timing")["met"] is True
 
 
+def test_a_clock_other_than_the_oscillator_gets_a_pll(monkeypatch, tmp_path) -> None:
+    from dataclasses import replace
+
+    from tests.backends.pnr.test_pll import _fake_ecppll
+
+    pll_clock = "$glbnet$clk_pll"
+    met = {**REPORT, "fmax": {pll_clock: {"achieved": 166.25, "constraint": 150.0}}}
+    _fake_tools(monkeypatch, tmp_path, MISSED_LOG.replace("FAIL at 300.03", "PASS at 150.00").replace("ERROR", "Info"),
+                0, met)
+    tools = {"nextpnr-ecp5": steps.find_tool("nextpnr-ecp5"), "ecppack": steps.find_tool("ecppack"),
+             "ecppll": _fake_ecppll(tmp_path / "ecppll", (1, 6, 4, "150", "600"), (1, 6, 4))}
+    monkeypatch.setattr(steps, "find_tool", lambda name: tools[name])
+    build, cfg = small_build(tmp_path / "b", Board.ULX3S_85F)
+    doc = pnr_flow(build, replace(cfg, clock_mhz=150.0))
+    work = build.bitstream / "ulx3s-85f"
+    top = (work / "spikeflow_board.v").read_text()
+    assert "spikeflow_pll u_pll (.clkin(clk), .clkout0(clk_pll), .locked(locked));" in top
+    assert "spikeflow_selftest u_selftest (.clk(clk_pll), .rst(rst || !locked)" in top
+    script = (work / "synth_ecp5.ys").read_text()
+    assert f"read_verilog {work.resolve() / 'spikeflow_pll.v'}" in script and "-set CLK_HZ 150000000 " in script
+    assert "hierarchy -check -top spikeflow_board" in script and "synth_ecp5 -top spikeflow_board" in script
+    assert 'FREQUENCY PORT "clk" 25.0 MHZ;' in (work / "spikeflow_selftest.lpf").read_text()
+    timing = read_report(build.root, "timing")
+    assert timing["clock_source"].startswith("an EHXPLLL (yowasp-ecppll) from the board's 25 MHz oscillator")
+    assert timing["pll"]["clkfb_div"] == 6 and timing["wns_ns"] == round(1000 / 150 - 1000 / 166.25, 3)
+    assert doc["pll"]["clkout_mhz"] == 150.0 and doc["selftest"]["CLK_HZ"] == 150_000_000
+    # back at the oscillator's clock: no PLL, no board top
+    doc = pnr_flow(build, cfg)
+    assert doc["pll"] is None and not (work / "spikeflow_board.v").exists()
+    assert "hierarchy -check -top spikeflow_selftest" in (work / "synth_ecp5.ys").read_text()
+
+
 # --- the real tools
 
 
@@ -268,6 +300,21 @@ def test_a_small_network_through_the_whole_open_flow(tmp_path) -> None:
     assert pnr["fps"] == round(pnr["fmax_mhz"] * 1e6 / pnr["cycles_per_frame"], 2)
     work = build.bitstream / "ulx3s-85f"
     assert {"yosys.log", "nextpnr.log", "ecppack.log", "nextpnr_report.json"} <= {p.name for p in work.iterdir()}
+
+
+@pytest.mark.slow
+def test_a_small_network_through_the_open_flow_behind_a_pll(tmp_path) -> None:
+    from dataclasses import replace
+
+    _require_open_flow()
+    build, cfg = small_build(tmp_path / "b", Board.ULX3S_85F)
+    doc = pnr_flow(build, replace(cfg, clock_mhz=100.0))
+    assert (build.root / doc["bitstream"]).is_file() and doc["pll"]["clkout_mhz"] == 100.0
+    timing = read_report(build.root, "timing")
+    assert timing["met"] is True and timing["fmax_mhz"] > 100.0 and "EHXPLLL" in timing["clock_source"]
+    # nextpnr derived the PLL output's constraint from the oscillator's 25 MHz and the dividers
+    assert [round(c["constraint_mhz"]) for c in timing["clocks"].values()] == [100]
+    assert "Derived frequency constraint of 100.0 MHz" in (build.bitstream / "ulx3s-85f" / "nextpnr.log").read_text()
 
 
 def test_the_estimate_step_sends_an_ecp5_board_to_pnr(tmp_path) -> None:
