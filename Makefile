@@ -111,14 +111,16 @@ nextpnr: setup
 # The open ECP5 flow (the pnr step): PNR_BUILD (default build/pnr-tiny, from PNR_CONFIG, model/builds/pnr.yaml: the
 # shipped tiny checkpoint on the ULX3S 85F, folded for 1,000 FPS at 25 MHz) through Yosys synth_ecp5, nextpnr-ecp5
 # and ecppack: PNR_BUILD/bitstream/ulx3s-85f/spikeflow_selftest.bit, report/timing.json, resources.json, pnr.json;
-# the row goes to PNR_TABLE (build/bench/pnr.json). The steps before pnr run when their outputs are missing.
+# the row goes to PNR_TABLE (build/bench/pnr.json). The steps before fold run when the build has no IR; fold, rtl
+# and rtlsim always run again, so that the routed design is the config's folding of the RTL library as it is now.
 # make pnr-default: the same for the shipped default (model/builds/pnr-default.yaml: 375 FPS at 25 MHz, the
 # fastest folding) into build/pnr-default, its row to build/bench/pnr-default.json.
 PNR_BUILD ?= build/pnr-tiny
 PNR_CONFIG ?= model/builds/pnr.yaml
 PNR_TABLE ?= build/bench/pnr.json
 pnr: setup
-	test -f $(PNR_BUILD)/report/performance.json || $(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --to rtlsim
+	if test -f $(PNR_BUILD)/ir/network.json; then $(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --from fold \
+		--to rtlsim; else $(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --to rtlsim; fi
 	$(BIN)/spikeflow build $(PNR_BUILD) --config $(PNR_CONFIG) --from pnr
 	$(BIN)/python bench/pnr_table.py $(PNR_BUILD) --out $(PNR_TABLE)
 
