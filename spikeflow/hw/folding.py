@@ -117,13 +117,29 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def longest_walk(net: FewdIFNetwork) -> int:
+    """Cycles per frame that no folding goes below: the input at one pixel per cycle, and each stage's walk over
+    its (padded) input raster at one position per cycle. A padded first conv walks more positions than the
+    frame has pixels, so this is the input pixel rate that the default folding can keep."""
+    _, h, w = net.input_shape
+    walks = [h * w]
+    for layer in net.layers:
+        _, lh, lw = layer.in_shape
+        p = 0 if isinstance(layer, FewdIFMaxPool) else layer.padding
+        walks.append((lh + 2 * p) * (lw + 2 * p))
+    return max(walks)
+
+
 def default_folding(net: FewdIFNetwork, pixels_per_beat: int = 1) -> Folding:
-    """Least parallelism that keeps every layer at the input pixel rate (one pixel per cycle).
+    """Least parallelism that keeps every layer at the input pixel rate (one pixel per cycle): no layer's
+    estimated cycles per frame (conv_cycles) above `longest_walk`.
 
     A layer with P output positions per frame may spend H*W/P cycles per window; PE is lowered first, then
-    SIMD, with all timesteps in parallel.
+    SIMD, with all timesteps in parallel. A layer that this leaves over the longest walk (a strided layer: its
+    walk overlaps only part of the window work) gets the folding with the fewest lanes (PE * SIMD) that is not.
     """
     _, h, w = net.input_shape
+    bound = longest_walk(net)
     out: dict[str, LayerFolding] = {}
     for layer in net.layers:
         if isinstance(layer, FewdIFMaxPool):
@@ -134,7 +150,11 @@ def default_folding(net: FewdIFNetwork, pixels_per_beat: int = 1) -> Folding:
         pe = min(d for d in _divisors(k) if k // d <= budget)
         nf = k // pe
         simd = min(d for d in _divisors(n) if nf * (n // d) <= budget)
-        out[layer.name] = LayerFolding(pe=pe, simd=simd, time_parallel=True)
+        f = LayerFolding(pe=pe, simd=simd, time_parallel=True)
+        if conv_cycles(layer, f) > bound:
+            options = [LayerFolding(a, b, time_parallel=True) for a in _divisors(k) for b in _divisors(n)]
+            f = min((g for g in options if conv_cycles(layer, g) <= bound), key=lambda g: (g.pe * g.simd, g.pe))
+        out[layer.name] = f
     return Folding(out, pixels_per_beat)
 
 

@@ -8,7 +8,15 @@ import pytest
 from spikeflow.errors import ConfigError, HardwareSourcesError
 from spikeflow.hw.boards import Board
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.folding import Folding, LayerFolding, default_folding, load_folding, resolve_folding
+from spikeflow.hw.folding import (
+    Folding,
+    LayerFolding,
+    conv_cycles,
+    default_folding,
+    load_folding,
+    longest_walk,
+    resolve_folding,
+)
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.ir.random import random_network
 
@@ -77,3 +85,27 @@ def test_hardware_sources_lookup(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("SPIKEFLOW_HOME", str(tmp_path))
     with pytest.raises(HardwareSourcesError, match="SPIKEFLOW_HOME"):
         hardware_folder("rtl")
+
+
+@pytest.mark.parametrize("kernel,shape,channels", [(1, (3, 22, 22), (8, 8)), (3, (3, 24, 20), (8, 16)),
+                                                   (5, (3, 21, 17), (8,)), (3, (2, 31, 9), (6, 4, 4))])
+def test_default_folding_keeps_every_layer_within_the_longest_walk(kernel, shape, channels) -> None:
+    """Stride-2 layers: the walk overlaps only part of the window work, so the budget rule alone (H*W / windows
+    cycles per window) left them slower than the input (e.g. 847 cycles for a 22x22 frame); they get wider."""
+    net = random_network(np.random.default_rng(4), input_shape=shape, channels=channels, kernel=kernel,
+                         pool_after=tuple(False for _ in channels), head_channels=3, stride=2, name="s2")
+    bound = longest_walk(net)
+    assert bound == max(shape[1] * shape[2], (shape[1] + kernel - 1) * (shape[2] + kernel - 1))
+    assert all(r.cycles <= bound for r in estimate_cycles(net, default_folding(net)))
+
+
+def test_conv_cycles_of_a_strided_layer() -> None:
+    """1x1 stride 2 on 22x22 at 4 cycles per window: the walk waits 2 cycles per window after the first of each
+    output row (one position between windows overlaps), none at a row's first (23 positions since the last)."""
+    net = random_network(np.random.default_rng(4), input_shape=(3, 22, 22), channels=(8,), kernel=1,
+                         pool_after=(False,), head_channels=3, stride=2, name="s2")
+    conv = net.layers[0]
+    assert conv_cycles(conv, LayerFolding(2, 3)) == 22 * 22 + 11 * 10 * 2
+    assert conv_cycles(conv, LayerFolding(4, 3)) == 22 * 22  # 2 cycles per window: the walk's pace
+    stride1 = _net().layers[0]  # no output register: the walk waits out every window
+    assert conv_cycles(stride1, LayerFolding(1, 27)) == 14 * 12 + 12 * 10 * 3
