@@ -89,6 +89,7 @@ bench: setup
 	$(BIN)/python bench/host_bench.py --tiny build/sim --default build/default --out build/bench/host.json
 	$(BIN)/python bench/rtlsim_speed.py --frames 64 --out build/bench/rtlsim-tiny
 	$(BIN)/python bench/rtlsim_speed.py --ir build/default/ir --frames 8 --out build/bench/rtlsim-default
+	$(BIN)/python bench/strided_cycles.py --out build/bench/strided.json
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
