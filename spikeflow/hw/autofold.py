@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from spikeflow.hw.boards import Capacity
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.folding import Folding, LayerFolding, conv_cycles, window_elems
+from spikeflow.hw.folding import Folding, LayerFolding, conv_cycles, longest_walk, window_elems
 from spikeflow.hw.resources import DEFAULT_MODEL, ResourceModel, layer_resources, total
 from spikeflow.ir import FewdIFMaxPool, FewdIFNetwork
 
@@ -53,10 +53,12 @@ def _single(net: FewdIFNetwork, layer) -> FewdIFNetwork:
 
 def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceModel) -> tuple[Folding, list[str]]:
     """The cheapest folding of each layer within `budget` cycles per frame (the fastest where none is)."""
-    c, h, w = net.input_shape
-    ppb = min((d for d in _divisors(h * w) if h * w // d <= budget), default=h * w)
     layers: dict[str, LayerFolding] = {}
     notes = []
+    walk = longest_walk(net)
+    if walk > budget:  # one pixel per beat: more would shorten the input stage only (pixels_per_beat_note)
+        notes.append(f"no folding goes below {walk:,} cycles per frame: the longest walk over a (padded) raster, "
+                     f"one position per cycle; more input pixels per beat would not shorten it")
     for layer in net.layers:
         if isinstance(layer, FewdIFMaxPool):
             continue
@@ -69,7 +71,7 @@ def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceM
             layers[layer.name] = min(options, key=lambda f: conv_cycles(layer, f))
             notes.append(f"{layer.name}: at best {conv_cycles(layer, layers[layer.name]):,} cycles per frame "
                          f"(it walks its padded input raster one position per cycle), over the budget of {budget:,}")
-    return Folding(layers, ppb), notes
+    return Folding(layers, 1), notes
 
 
 def _plan(net: FewdIFNetwork, clock_mhz: float, target_fps: float, capacity: Capacity,

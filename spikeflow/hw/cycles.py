@@ -53,6 +53,20 @@ def cycles_per_frame(rows: list[LayerCycles]) -> int:
     return max(r.cycles for r in rows)
 
 
+def pixels_per_beat_note(net: FewdIFNetwork, folding: Folding) -> str | None:
+    """Why more than one pixel per beat does not shorten the frame, or None at one pixel per beat: the first layer's
+    window generator (or max-pool) walks its padded input raster one position per cycle, at least the frame's
+    H*W pixels, so only the input stage gets shorter."""
+    ppb = folding.pixels_per_beat
+    if ppb <= 1:
+        return None
+    rows = estimate_cycles(net, folding)
+    first = rows[1]
+    return (f"pixels_per_beat={ppb} shortens only the input stage ({rows[0].cycles:,} cycles per frame): "
+            f"{first.layer} walks its padded input raster one position per cycle ({first.positions:,} positions), "
+            f"so no frame takes fewer than {first.positions:,} cycles at any pixels per beat")
+
+
 def plot_layer_cycles(rows: list[LayerCycles], measured: float | None, path: str | Path, title: str) -> Path:
     """Bar chart of estimated cycles per frame for each stage, with the measured frame interval as a line."""
     import matplotlib

@@ -5,8 +5,8 @@ import pytest
 
 from spikeflow.hw.autofold import fold_to_target
 from spikeflow.hw.boards import Board, Capacity
-from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
-from spikeflow.hw.folding import LayerFolding, window_elems
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, pixels_per_beat_note
+from spikeflow.hw.folding import Folding, LayerFolding, window_elems
 from spikeflow.hw.resources import (
     LUTRAM_MAX_DEPTH,
     bram36,
@@ -53,6 +53,13 @@ def test_unreachable_target_reports_the_best_that_fits() -> None:
     assert not plan.target_met and plan.fits
     assert "not reached" in plan.notes[0] and "walks its padded input raster" in plan.notes[0]
     assert plan.estimated_cycles == 66 * 66  # conv0's padded raster: the architecture's limit
+    assert "no folding goes below 4,356 cycles" in plan.notes[0] and "pixels per beat would not" in plan.notes[0]
+    assert plan.folding.pixels_per_beat == 1  # more pixels per beat shorten only the input stage
+    wide = Folding(plan.folding.layers, pixels_per_beat=4)
+    assert cycles_per_frame(estimate_cycles(net, wide)) == 66 * 66
+    assert "conv0 walks its padded input raster one position per cycle (4,356 positions)" in pixels_per_beat_note(
+        net, wide)
+    assert pixels_per_beat_note(net, plan.folding) is None
     small = Capacity(LUT=12_000, FF=16_000, BRAM36=20, URAM=0, DSP=0)  # the 2,000 FPS folding fits, 40,000 does not
     tight = fold_to_target(net, 100.0, 40_000, small)
     assert tight.fits and not tight.target_met and tight.fps < 40_000

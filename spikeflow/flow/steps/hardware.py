@@ -5,7 +5,7 @@ from __future__ import annotations
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.report import read_report, write_report
-from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
+from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, pixels_per_beat_note
 from spikeflow.hw.folding import Folding, default_folding, load_folding, resolve_folding
 from spikeflow.ir import load_network
 
@@ -50,6 +50,9 @@ def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
     print(f"   estimated {estimate:,} cycles per frame: {fps:,.0f} FPS at {cfg.clock:g} MHz on {cfg.board.value}")
     for note in plan.notes if plan else ():
         print(f"   note: {note}")
+    ppb_note = pixels_per_beat_note(net, folding)
+    if ppb_note:
+        print(f"   note: {ppb_note}")
     if plan:
         print("   estimated resources (analytical model): " + ", ".join(f"{k} {v:,.0f}" for k, v in
                                                                     plan.resources.items())
