@@ -44,7 +44,7 @@ def test_default_folding_keeps_strided_layers_at_the_input_pixel_rate(tmp_path) 
 
 
 STRIDED = {  # name: (input shape, convs, kernel, folding or None (default))
-    "1x1": ((3, 22, 22), (8,), 1, {"conv0": LayerFolding(2, 3)}),  # 4 cycles per window: 704 (847 without overlap)
+    "1x1": ((3, 23, 17), (8,), 1, {"conv0": LayerFolding(8, 1)}),  # 3 cycles per window: 489 (607 without overlap)
     "5x5_odd": ((3, 21, 17), (8,), 5, {"conv0": LayerFolding(4, 75)}),  # 2 cycles per window: 525 (624)
     "3x3_spikes_serial": ((3, 20, 18), (4, 6), 3, {"conv0": LayerFolding(4, 27), "conv1": LayerFolding(2, 12, False)}),
     "3x3_default": ((3, 24, 20), (8, 16), 3, None),
