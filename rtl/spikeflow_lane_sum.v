@@ -8,9 +8,11 @@
 //          per digit a balanced registered adder tree (spikeflow_adder_tree) sums the SIMD products, and a
 //          second tree combines the digit sums weighted 2^(k*D).
 //   FORM=1 (word, for cycle simulators): the same digit products as word arithmetic, added in the same
-//          association; the trees' first four levels are one expression per chunk of CHUNK elements, registered
-//          once, and a delay line makes up LATENCY. Verilator evaluates it as a few machine instructions per
-//          element, where it evaluates the logic formulation bit by bit (21x slower on the tiny design).
+//          association; the trees' first four levels are computed per chunk of CHUNK = 16 elements, registered
+//          once, and a delay line makes up LATENCY. With 4-bit weights (SWAR) a chunk is one 64-bit word of
+//          weight nibbles, masked by the digits' bits, whose fields are added pairwise as the tree's levels 1..4
+//          in offset binary (about 1.3 instructions per element and digit); otherwise one expression of the 16
+//          products. Verilator evaluates the logic formulation bit by bit instead (about 40x slower on tiny).
 // Both are pipelines without feedback whose every path from (w, x) to psum crosses LATENCY registers, so their
 // outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.backends.rtl.equivalence
 // proves it with Yosys and ABC for every instance the flow generates.
@@ -48,6 +50,14 @@ localparam TREE_LAT = MUL_LAT + (SIMD_LVLS > 0 ? SIMD_LVLS : 1) + (NDIG > 1 ? $c
 localparam CHUNK = 16;                               // FORM=1: elements per registered chunk sum
 localparam G = (SIMD + CHUNK - 1) / CHUNK;           // FORM=1: chunks per lane
 localparam [ACC_BITS-1:0] W_OFFSET = 1 << (WEIGHT_BITS - 1);
+localparam XS = NDIG * D;                            // FORM=1: bits per element in the digit vector
+// FORM=1, SWAR: 4-bit weights, digits of 1 or 2 bits, elements XS = 1, 2, 4 or 8 bits apart: the chunk's 16
+// products and the adder tree's first four levels as fields of 64-bit words (SIMD within a register)
+localparam SWAR = FORM == 1 && !DSP && WEIGHT_BITS == 4 && D <= 2 && (XS == 1 || XS == 2 || XS == 4 || XS == 8);
+localparam [63:0] DIGIT_NIBBLES = D == 1 ? 64'h1111111111111111 : 64'h3333333333333333;
+localparam [63:0] DIGIT_BYTES = D == 1 ? 64'h0101010101010101 : 64'h0303030303030303;
+localparam [63:0] CC_BASE = 64'h0101010101010101 << DW;  // 2^DW per byte (DW <= 6)
+localparam [63:0] SWAR_OFFSET = 64'd1 << (DW + 3);  // level 4: 16 * 2^(DW-1)
 
 initial begin
     if (PE < 1 || SIMD < 1) $error("spikeflow_lane_sum: PE and SIMD must be >= 1");
@@ -57,7 +67,7 @@ initial begin
     if (LATENCY != TREE_LAT) $error("spikeflow_lane_sum: LATENCY must be %0d for these parameters", TREE_LAT);
 end
 
-genvar gp, gd, ge, gg;
+genvar gp, gd, ge, gg, gj;
 generate
 if (FORM == 0) begin : g_logic
     // the inputs in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
@@ -153,14 +163,81 @@ end else begin : g_word
     // instructions per element. The upper levels add the chunk sums, then a delay line makes up LATENCY.
     // the inputs in whole digits, element e's digit k at xd[(e*NDIG + k)*D +: D], zero-padded to G*CHUNK elements
     wire [G*CHUNK*NDIG*D-1:0] xd;
-    for (ge = 0; ge < G*CHUNK; ge = ge + 1) begin : g_xd
-        if (ge < SIMD && NDIG*D == XB) begin : g_whole
-            assign xd[ge*NDIG*D +: NDIG*D] = x[ge*XB +: XB];
-        end else if (ge < SIMD) begin : g_part
-            assign xd[ge*NDIG*D +: NDIG*D] = {{(NDIG*D-XB){1'b0}}, x[ge*XB +: XB]};
-        end else begin : g_pad
-            assign xd[ge*NDIG*D +: NDIG*D] = {NDIG*D{1'b0}};
+    if (NDIG*D == XB) begin : g_xd_whole
+        // the digits are the inputs' own bits: one copy, zero-padded
+        if (G*CHUNK > SIMD) begin : g_pad
+            assign xd = {{((G*CHUNK-SIMD)*XB){1'b0}}, x};
+        end else begin : g_full
+            assign xd = x;
         end
+    end else begin : g_xd_part
+        for (ge = 0; ge < G*CHUNK; ge = ge + 1) begin : g_xd
+            if (ge < SIMD) begin : g_part
+                assign xd[ge*NDIG*D +: NDIG*D] = {{(NDIG*D-XB){1'b0}}, x[ge*XB +: XB]};
+            end else begin : g_pad
+                assign xd[ge*NDIG*D +: NDIG*D] = {NDIG*D{1'b0}};
+            end
+        end
+    end
+    // SWAR (4-bit weights, digits of at most 2 bits at a stride of 1, 2, 4 or 8 bits per element): per chunk and
+    // digit, shared by the lanes, t = the 16 digits one per nibble, the masks M_m (nibble e all ones when bit m
+    // of digit e is set) and CC (byte i: 2^DW - 8 * (digit 2i + digit 2i+1), the level-1 offset less the
+    // weights' offset times the digits).
+    /* verilator lint_off UNUSEDSIGNAL */  // without SWAR
+    reg [63:0] sw_mask [0:NDIG*G*D-1];
+    reg [63:0] sw_cc [0:NDIG*G-1];
+    // t: the 16 digits of chunk c, digit k one per nibble (one block per layout, so that each selects in range)
+    reg [63:0] sw_t [0:NDIG*G-1];
+    /* verilator lint_on UNUSEDSIGNAL */
+    if (SWAR && XS == 1) begin : g_spread1
+        reg [63:0] t;
+        integer c;
+        always @* for (c = 0; c < G; c = c + 1) begin
+            t = {48'b0, xd[c*16 +: 16]};
+            t = (t | (t << 24)) & 64'h000000FF000000FF;
+            t = (t | (t << 12)) & 64'h000F000F000F000F;
+            t = (t | (t << 6))  & 64'h0303030303030303;
+            sw_t[c] = (t | (t << 3)) & 64'h1111111111111111;
+        end
+    end else if (SWAR && XS == 2) begin : g_spread2
+        reg [63:0] t;
+        integer c;
+        always @* for (c = 0; c < G; c = c + 1) begin
+            t = {32'b0, xd[c*32 +: 32]};
+            t = (t | (t << 16)) & 64'h0000FFFF0000FFFF;
+            t = (t | (t << 8))  & 64'h00FF00FF00FF00FF;
+            t = (t | (t << 4))  & 64'h0F0F0F0F0F0F0F0F;
+            sw_t[c] = (t | (t << 2)) & 64'h3333333333333333;
+        end
+    end else if (SWAR && XS == 4) begin : g_spread4
+        integer c, k;
+        always @* for (c = 0; c < G; c = c + 1)
+            for (k = 0; k < NDIG; k = k + 1) sw_t[k*G + c] = (xd[c*64 +: 64] >> (k*D)) & DIGIT_NIBBLES;
+    end else if (SWAR) begin : g_spread8
+        reg [63:0] lo, hi;
+        integer c, k;
+        always @* for (c = 0; c < G; c = c + 1)
+            for (k = 0; k < NDIG; k = k + 1) begin
+                lo = (xd[c*128 +: 64] >> (k*D)) & DIGIT_BYTES;
+                hi = (xd[c*128 + 64 +: 64] >> (k*D)) & DIGIT_BYTES;
+                lo = (lo | (lo >> 4))  & 64'h00FF00FF00FF00FF;
+                lo = (lo | (lo >> 8))  & 64'h0000FFFF0000FFFF;
+                lo = (lo | (lo >> 16)) & 64'h00000000FFFFFFFF;
+                hi = (hi | (hi >> 4))  & 64'h00FF00FF00FF00FF;
+                hi = (hi | (hi >> 8))  & 64'h0000FFFF0000FFFF;
+                hi = (hi | (hi >> 16)) & 64'h00000000FFFFFFFF;
+                sw_t[k*G + c] = lo | (hi << 32);
+            end
+    end
+    if (SWAR) begin : g_masks
+        integer c, m;
+        always @*
+            for (c = 0; c < NDIG*G; c = c + 1) begin
+                for (m = 0; m < D; m = m + 1)
+                    sw_mask[c*D + m] = ((sw_t[c] >> m) & 64'h1111111111111111) * 64'd15;
+                sw_cc[c] = CC_BASE - (((sw_t[c] & 64'h0F0F0F0F0F0F0F0F)
+                                       + ((sw_t[c] >> 4) & 64'h0F0F0F0F0F0F0F0F)) << 3);
+            end
     end
     for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
         // the lane's weights, zero-padded to G*CHUNK elements (a zero digit makes a padded product 0)
@@ -174,6 +251,35 @@ end else begin : g_word
         // simulator decodes each weight once
         reg [ACC_BITS-1:0] csum [0:NDIG*G-1];
         for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
+            if (SWAR) begin : g_swar
+                // the chunk's 16 weights are one 64-bit word of nibbles (offset binary u = W + 8); per digit:
+                //   A_m = U & M_m (u where bit m of the digit is set), S_m = its nibble pairs added into bytes,
+                //   L1 = S_0 + 2 S_1 + CC: byte i = q(2i) + q(2i+1), q(e) = (u_e - 8) * digit_e + 2^(DW-1),
+                // i.e. the adder tree's level-1 node in offset binary (its top bit inverted); L2..L4 add
+                // neighbouring fields the same way (levels 2..4, offsets 2^(DW+l-1)); csum removes the offset.
+                // No field ever carries into the next (bytes <= 154, then <= 2^(DW+l)).
+                wire [63:0] uw = wl[gg*CHUNK*WEIGHT_BITS +: 64];
+                reg [63:0] a, sm, l1, l2, l3, l4;
+                integer k, m;
+                /* verilator lint_off BLKSEQ */  // a, sm, l1..l4: temporaries of the clocked block
+                always @(posedge clk)
+                    for (k = 0; k < NDIG; k = k + 1) begin
+                        l1 = sw_cc[k*G + gg];
+                        for (m = 0; m < D; m = m + 1) begin
+                            a = uw & sw_mask[(k*G + gg)*D + m];
+                            sm = (a & 64'h0F0F0F0F0F0F0F0F) + ((a >> 4) & 64'h0F0F0F0F0F0F0F0F);
+                            l1 = l1 + (sm << m);
+                        end
+                        // level 2 into the even bytes' 16-bit fields (a sum <= 212 stays in its byte); levels 3
+                        // and 4 without masks: field 0 of l3 is f0 + f1, of l4 (f0 + f1) + (f2 + f3) (<= 848)
+                        l2 = (l1 + (l1 >> 8)) & 64'h00FF00FF00FF00FF;
+                        l3 = l2 + (l2 >> 16);
+                        l4 = l3 + (l3 >> 32);
+                        l4 = (l4 & 64'h000000000000FFFF) - SWAR_OFFSET;
+                        csum[k*G + gg] <= l4[ACC_BITS-1:0];
+                    end
+                /* verilator lint_on BLKSEQ */
+            end else begin : g_terms
             // the adder tree's first four levels over the chunk's products: ((t0+t1)+(t2+t3))+...
 `define SPIKEFLOW_TERM(i) (({{(ACC_BITS-WEIGHT_BITS){1'b0}}, wl[(gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]} - W_OFFSET) \
                            * {{(ACC_BITS-D){1'b0}}, xd[((gg*CHUNK + i)*NDIG + k)*D +: D]})
@@ -185,6 +291,7 @@ end else begin : g_word
                                     + (((`SPIKEFLOW_TERM(8) + `SPIKEFLOW_TERM(9)) + (`SPIKEFLOW_TERM(10) + `SPIKEFLOW_TERM(11)))
                                      + ((`SPIKEFLOW_TERM(12) + `SPIKEFLOW_TERM(13)) + (`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))));
 `undef SPIKEFLOW_TERM
+            end
         end
         // per digit, the chunk sums added as the adder tree's upper levels
         reg [ACC_BITS-1:0] u [0:NDIG*G-1];
@@ -207,17 +314,15 @@ end else begin : g_word
             for (s = 1; s < NDIG; s = s * 2)
                 for (k = 0; k + s < NDIG; k = k + 2 * s) v[k] = v[k] + (v[k+s] << (D * s));
         end
-        if (LATENCY > 1) begin : g_delay
-            reg [ACC_BITS-1:0] d [1:LATENCY-1];
-            integer j;
-            always @(posedge clk) begin
-                d[1] <= v[0];
-                for (j = 2; j < LATENCY; j = j + 1) d[j] <= d[j-1];
-            end
-            assign psum[gp*ACC_BITS +: ACC_BITS] = d[LATENCY-1];
-        end else begin : g_nodelay
-            assign psum[gp*ACC_BITS +: ACC_BITS] = v[0];
+        // the delay line: LATENCY - 1 registers after the chunk sums
+        wire [LATENCY*ACC_BITS-1:0] dl;
+        assign dl[0 +: ACC_BITS] = v[0];
+        for (gj = 1; gj < LATENCY; gj = gj + 1) begin : g_delay
+            reg [ACC_BITS-1:0] q;
+            always @(posedge clk) q <= dl[(gj-1)*ACC_BITS +: ACC_BITS];
+            assign dl[gj*ACC_BITS +: ACC_BITS] = q;
         end
+        assign psum[gp*ACC_BITS +: ACC_BITS] = dl[(LATENCY-1)*ACC_BITS +: ACC_BITS];
     end
 end
 endgenerate

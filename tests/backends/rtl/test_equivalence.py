@@ -42,6 +42,9 @@ PIXELS = LaneSumParams.of_neuron(_neuron(IN_BITS=8, IN_KIND=0, IN_MAX=255, SIMD=
 PIXELS_DSP = LaneSumParams.of_neuron(_neuron(IN_BITS=8, IN_KIND=0, IN_MAX=255, SIMD=3, ACC_BITS=16, USE_DSP=1))
 SERIAL = LaneSumParams.of_neuron(_neuron(TIME_PARALLEL=0, SIMD=9, WEIGHT_BITS=5))
 WIDE_WEIGHTS = LaneSumParams.of_neuron(_neuron(SIMD=17, WEIGHT_BITS=6, ACC_BITS=14))  # 1-bit digits
+# the SWAR word formulation's other digit layouts: plane bits (1 bit apart), 3-bit counts (two digits, 4 bits apart)
+SERIAL_SWAR = LaneSumParams.of_neuron(_neuron(TIME_PARALLEL=0, SIMD=20))
+COUNTS7 = LaneSumParams.of_neuron(_neuron(IN_BITS=3, IN_MAX=7, SIMD=18, ACC_BITS=12))
 
 
 def test_parameters_mirror_the_neuron() -> None:
@@ -50,10 +53,11 @@ def test_parameters_mirror_the_neuron() -> None:
     assert (PIXELS_DSP.digit, PIXELS_DSP.dsp, PIXELS_DSP.latency) == (8, True, 1 + 2)
     assert (SERIAL.xb, SERIAL.digit, SERIAL.latency) == (1, 1, 4)
     assert (WIDE_WEIGHTS.digit, WIDE_WEIGHTS.latency) == (1, 6)
+    assert (SERIAL_SWAR.xb, SERIAL_SWAR.digit, COUNTS7.xb, COUNTS7.digit) == (1, 1, 3, 2)
 
 
-@pytest.mark.parametrize("params", [SPIKES, PIXELS, PIXELS_DSP, SERIAL, WIDE_WEIGHTS],
-                         ids=["spikes", "pixels", "pixels-dsp", "serial", "wide-weights"])
+@pytest.mark.parametrize("params", [SPIKES, PIXELS, PIXELS_DSP, SERIAL, WIDE_WEIGHTS, SERIAL_SWAR, COUNTS7],
+                         ids=["spikes", "pixels", "pixels-dsp", "serial", "wide-weights", "serial-swar", "counts7"])
 def test_the_two_formulations_are_proven_equal(params: LaneSumParams, tmp_path: Path) -> None:
     _need_tools()
     result = prove_lane_sum(params, RTL, tmp_path)
@@ -74,23 +78,28 @@ def _mutated_library(tmp_path: Path, old: str, new: str) -> Path:
     return lib
 
 
-@pytest.mark.parametrize("old, new", [
-    # the word formulation drops the carry of one term's weight offset in the last element of each chunk
-    ("`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))", "`SPIKEFLOW_TERM(14) - `SPIKEFLOW_TERM(15))"),
+@pytest.mark.parametrize("old, new, weight_bits", [
+    # the word formulation's per-term sums (3-bit weights: no SWAR) subtract the last term of each chunk
+    ("`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))", "`SPIKEFLOW_TERM(14) - `SPIKEFLOW_TERM(15))", 3),
+    # the SWAR sums (4-bit weights) lose the top bit of the last level-2 field
+    ("l2 = (l1 + (l1 >> 8)) & 64'h00FF00FF00FF00FF;", "l2 = (l1 + (l1 >> 8)) & 64'h007F00FF00FF00FF;", 4),
+    # the SWAR's level-1 offset takes the weights' offset once per element pair instead of per element
+    ("+ ((sw_t[c] >> 4) & 64'h0F0F0F0F0F0F0F0F)) << 3);", "+ ((sw_t[c] >> 4) & 64'h0F0F0F0F0F0F0F0F)) << 2);", 4),
     # the logic formulation sign-extends the weight from the wrong bit
-    ("^ (j >= WEIGHT_BITS - 1);", "^ (j >= WEIGHT_BITS);"),
-], ids=["word-subtracts-a-term", "logic-sign-extension"])
-def test_a_wrong_variant_is_caught(old: str, new: str, tmp_path: Path) -> None:
+    ("^ (j >= WEIGHT_BITS - 1);", "^ (j >= WEIGHT_BITS);", 4),
+], ids=["word-subtracts-a-term", "swar-drops-a-bit", "swar-wrong-offset", "logic-sign-extension"])
+def test_a_wrong_variant_is_caught(old: str, new: str, weight_bits: int, tmp_path: Path) -> None:
     _need_tools()
     lib = _mutated_library(tmp_path, old, new)
-    result = prove_lane_sum(LaneSumParams.of_neuron(_neuron(SIMD=16)), lib, tmp_path / "work")
+    result = prove_lane_sum(LaneSumParams.of_neuron(_neuron(SIMD=16, WEIGHT_BITS=weight_bits)), lib,
+                            tmp_path / "work")
     assert result.verdict == "different", result.detail
 
 
 def test_a_wrong_latency_is_caught(tmp_path: Path) -> None:
     _need_tools()
     # the word formulation's output taken one stage early: the same sums, a cycle too soon
-    lib = _mutated_library(tmp_path, "= d[LATENCY-1];", "= d[LATENCY-2];")
+    lib = _mutated_library(tmp_path, "= dl[(LATENCY-1)*ACC_BITS", "= dl[(LATENCY-2)*ACC_BITS")
     result = prove_lane_sum(SPIKES, lib, tmp_path / "work")
     assert result.verdict == "different"
     assert "flip-flops" in result.detail
