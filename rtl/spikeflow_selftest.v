@@ -18,7 +18,7 @@
 //   counts without leading zeros). Python: uart_line.
 // LEDs: led_busy from reset until the line's last stop bit is out; led_pass or led_fail lights when the last value
 // is in and stays lit. The wrapper stays done until rst; a run starts by itself after configuration (an internal
-// power-on reset of 15 cycles) and again after each rst. rst is synchronised here (two flip-flops), so a button
+// power-on reset of 16 cycles) and again after each rst. rst is synchronised here (two flip-flops), so a button
 // can drive it. The output stream is always ready.
 `resetall
 `timescale 1ns / 1ps
@@ -126,17 +126,21 @@ localparam [39:0] FRAMES_BCD = to_bcd(FRAMES);
 localparam [8*LINE_CHARS-1:0] LINE = "SPKF crc=######## frames=########## cycles=########## pass##";
 localparam [31:0] FAIL_WORD = "fail";
 
-// ---- reset: power-on (15 cycles) or the synchronised button ------------------------------------------------------
+// ---- reset: power-on (16 cycles) or the synchronised button ------------------------------------------------------
 // The initial values are the configuration values of the flip-flops (an FPGA has no reset before this one).
 /* verilator lint_off PROCASSINIT */
 reg [3:0] por = 4'd0;
 reg [1:0] rst_sync = 2'b11;
+// rst_i, the reset of the accelerator and of everything here, is a flip-flop: it fans out to every stage of the
+// accelerator across the chip, and through the OR and the counter compare before it, it was the routed default's
+// critical path (nextpnr: por -> u_accelerator.rst -> a window generator's line buffer address, 9.8 ns)
+reg rst_i = 1'b1;
 /* verilator lint_on PROCASSINIT */
 always @(posedge clk) begin
     rst_sync <= {rst_sync[0], rst};
     if (por != 4'hf) por <= por + 4'd1;
+    rst_i <= rst_sync[1] || por != 4'hf;
 end
-wire rst_i = rst_sync[1] || por != 4'hf;
 
 // ---- input frames ------------------------------------------------------------------------------------------------
 reg [IN_WIDTH-1:0] in_data;

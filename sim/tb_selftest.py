@@ -140,7 +140,7 @@ async def test_selftest_run(dut):
     assert dut.led_busy.value and not dut.led_pass.value and not dut.led_fail.value
     await ClockCycles(dut.clk, 40)
     dut.rst.value = 1
-    await ClockCycles(dut.clk, 3)
+    await ClockCycles(dut.clk, 4)  # rst reaches the reset register after three edges (two synchronising flip-flops)
     tb.clear()
     dut.rst.value = 0
     await tb.run(limit)
