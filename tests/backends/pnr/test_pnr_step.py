@@ -248,6 +248,7 @@ def test_a_clock_other_than_the_oscillator_gets_a_pll(monkeypatch, tmp_path) -> 
     script = (work / "synth_ecp5.ys").read_text()
     assert f"read_verilog {work.resolve() / 'spikeflow_pll.v'}" in script and "-set CLK_HZ 150000000 " in script
     assert "hierarchy -check -top spikeflow_board" in script and "synth_ecp5 -top spikeflow_board" in script
+    assert "read_verilog -lib +/ecp5/cells_bb.v" in script
     assert 'FREQUENCY PORT "clk" 25.0 MHZ;' in (work / "spikeflow_selftest.lpf").read_text()
     timing = read_report(build.root, "timing")
     assert timing["clock_source"].startswith("an EHXPLLL (yowasp-ecppll) from the board's 25 MHz oscillator")
