@@ -35,6 +35,7 @@ class FewdIFTorch(torch.nn.Module):
 
     def __init__(self, net: FewdIFNetwork) -> None:
         super().__init__()
+        net.require_chain("the torch baseline")
         self.net = net
         self.plan: list[tuple[str, object]] = []
         for i, layer in enumerate(net.layers):

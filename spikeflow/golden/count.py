@@ -1,11 +1,20 @@
-"""Count mode: each FewdIF layer as one integer convolution and a threshold count. Fast and vectorised."""
+"""Count mode: each FewdIF layer as one integer convolution and a threshold count, over the IR's DAG. Fast and
+vectorised."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from spikeflow.golden.graph import walk
 from spikeflow.golden.ops import check_frames, conv2d_nhwc, exact_dtype, magnitude_bound, maxpool_nhwc
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.ir import (
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    Layer,
+)
 
 
 def fire_counts(v: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -29,39 +38,61 @@ def fire_counts_nhwc(v: np.ndarray, thresholds: np.ndarray, bound: int) -> np.nd
     return counts
 
 
-def run_counts(net: FewdIFNetwork, frames: np.ndarray, batch: int = 16,
-               collect: list[np.ndarray] | None = None) -> np.ndarray:
-    """Head membrane V (int64 [N, K, Gh, Gw]) for uint8 frames [N, C, H, W].
+def _conv_plan(layer: FewdIFConv | FewdIFHead) -> tuple[int, type[np.floating]]:
+    """The layer's magnitude bound (the shortcut's largest contribution included) and the exact dtype for it."""
+    bound = magnitude_bound(layer.weights, layer.bias, layer.in_max)
+    if isinstance(layer, FewdIFConv) and layer.has_residual:
+        bound += int(layer.residual_max().max())
+    return bound, exact_dtype(bound)
 
-    If `collect` is given, the spike counts of every firing layer are appended to it (for statistics).
-    Internally channels-last, integer values held exactly in float32 (float64 where a layer needs it).
+
+def run_counts_heads(net: FewdIFNetwork, frames: np.ndarray, batch: int = 16,
+                     collect: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Every head's membrane V (int64 [N, K, Gh, Gw], in the IR's head order) for uint8 frames [N, C, H, W].
+
+    Evaluates the layers in IR (topological) order, each on the tensors it names: a conv with a shortcut adds
+    the shortcut's counts shifted by its per-channel `residual_shift`, a concat joins channels, an upsample
+    repeats each count on a factor x factor block. If `collect` is given, the spike counts of every firing layer
+    are appended to it (for statistics). Internally channels-last, integer values held exactly in float32
+    (float64 where a layer needs it).
     """
     frames = check_frames(net, frames)
-    outs = []
-    plan = []
-    for layer in net.layers:
+    plans = {layer.name: _conv_plan(layer) for layer in net.layers if isinstance(layer, FewdIFConv | FewdIFHead)}
+
+    def step(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
         if isinstance(layer, FewdIFConv | FewdIFHead):
-            bound = magnitude_bound(layer.weights, layer.bias, layer.in_max)
-            plan.append((layer, bound, exact_dtype(bound)))
-        else:
-            plan.append((layer, 0, None))
-    for start in range(0, len(frames), batch):
-        x: np.ndarray = frames[start:start + batch].transpose(0, 2, 3, 1)
-        for layer, bound, dtype in plan:
-            if isinstance(layer, FewdIFConv):
-                v = conv2d_nhwc(x.astype(dtype, copy=False), layer.weights, layer.bias, layer.stride,
-                                layer.padding, dtype)
-                x = fire_counts_nhwc(v, layer.thresholds, bound)
-                if collect is not None:
-                    collect.append(x.transpose(0, 3, 1, 2).astype(np.uint8))
-            elif isinstance(layer, FewdIFMaxPool):
-                x = maxpool_nhwc(x, layer.kernel, layer.stride)
-            elif isinstance(layer, FewdIFHead):
-                v = conv2d_nhwc(x.astype(dtype, copy=False), layer.weights, layer.bias, layer.stride,
-                                layer.padding, dtype)
-                x = np.rint(v).astype(np.int64)
-        outs.append(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    return np.concatenate(outs)
+            bound, dtype = plans[layer.name]
+            v = conv2d_nhwc(xs[0].astype(dtype, copy=False), layer.weights, layer.bias, layer.stride,
+                            layer.padding, dtype)
+            if isinstance(layer, FewdIFHead):
+                return np.ascontiguousarray(np.rint(v).astype(np.int64).transpose(0, 3, 1, 2))
+            if layer.has_residual:
+                scale = np.left_shift(1, np.asarray(layer.residual_shift, dtype=np.int64)).astype(dtype)
+                v += xs[1].astype(dtype, copy=False) * scale
+            y = fire_counts_nhwc(v, layer.thresholds, bound)
+            if collect is not None:
+                collect.append(y.transpose(0, 3, 1, 2).astype(np.uint8))
+            return y
+        if isinstance(layer, FewdIFMaxPool):
+            return maxpool_nhwc(xs[0], layer.kernel, layer.stride)
+        if isinstance(layer, FewdIFConcat):
+            return np.concatenate([x.astype(np.float32, copy=False) for x in xs], axis=-1)
+        return xs[0].repeat(layer.factor, axis=1).repeat(layer.factor, axis=2)  # upsample
+
+    outs = [walk(net, frames[start:start + batch].transpose(0, 2, 3, 1), step)
+            for start in range(0, len(frames), batch)]
+    return [np.concatenate([o[h.name] for o in outs]) for h in net.heads]
+
+
+def run_counts(net: FewdIFNetwork, frames: np.ndarray, batch: int = 16,
+               collect: list[np.ndarray] | None = None) -> np.ndarray:
+    """Head membrane V (int64 [N, K, Gh, Gw]) of a single-head network for uint8 frames [N, C, H, W].
+
+    If `collect` is given, the spike counts of every firing layer are appended to it (for statistics).
+    Networks with several heads: run_counts_heads.
+    """
+    net.head  # noqa: B018 - raises IRError naming the heads when there are several
+    return run_counts_heads(net, frames, batch, collect)[0]
 
 
 def dequantize(net: FewdIFNetwork, v: np.ndarray) -> np.ndarray:

@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from spikeflow.golden.graph import walk
 from spikeflow.golden.ops import check_frames, conv2d_int, magnitude_bound, maxpool_int
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.ir import (
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    Layer,
+)
 
 
 def integrate(trains: np.ndarray, layer: FewdIFConv | FewdIFHead) -> np.ndarray:
@@ -40,18 +48,35 @@ def fire_trains(v: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return trains
 
 
-def run_spikes(net: FewdIFNetwork, frames: np.ndarray, batch: int = 8) -> np.ndarray:
-    """Head membrane V (int64 [N, K, Gh, Gw]), computed timestep by timestep with binary spikes."""
+def run_spikes_heads(net: FewdIFNetwork, frames: np.ndarray, batch: int = 8) -> list[np.ndarray]:
+    """Every head's membrane V (int64 [N, K, Gh, Gw], in the IR's head order), computed timestep by timestep
+    with binary spike trains: a shortcut's spikes enter the membrane at each input timestep, weighted
+    2^residual_shift; concat and upsample act on each timestep's spikes."""
     frames = check_frames(net, frames)
-    outs = []
-    for start in range(0, len(frames), batch):
-        trains: np.ndarray = frames[None, start:start + batch]  # direct encoding: one input timestep
-        for layer in net.layers:
-            if isinstance(layer, FewdIFConv):
-                trains = fire_trains(integrate(trains, layer), layer.thresholds)
-            elif isinstance(layer, FewdIFMaxPool):
-                trains = np.stack([maxpool_int(s_t, layer.kernel, layer.stride) for s_t in trains])
-            elif isinstance(layer, FewdIFHead):
-                trains = integrate(trains, layer)
-        outs.append(trains)
-    return np.concatenate(outs)
+
+    def step(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:  # trains [T_in, N, C, H, W]
+        if isinstance(layer, FewdIFHead):
+            return integrate(xs[0], layer)
+        if isinstance(layer, FewdIFConv):
+            v = integrate(xs[0], layer)
+            if layer.has_residual:
+                scale = np.left_shift(1, np.asarray(layer.residual_shift, dtype=np.int64))[None, :, None, None]
+                for s_t in xs[1]:
+                    v = v + s_t.astype(np.int64) * scale
+            return fire_trains(v, layer.thresholds)
+        if isinstance(layer, FewdIFMaxPool):
+            return np.stack([maxpool_int(s_t, layer.kernel, layer.stride) for s_t in xs[0]])
+        if isinstance(layer, FewdIFConcat):
+            return np.concatenate(xs, axis=2)
+        return xs[0].repeat(layer.factor, axis=3).repeat(layer.factor, axis=4)  # upsample
+
+    # direct encoding: the frame is one input timestep
+    outs = [walk(net, frames[None, start:start + batch], step) for start in range(0, len(frames), batch)]
+    return [np.concatenate([o[h.name] for o in outs]) for h in net.heads]
+
+
+def run_spikes(net: FewdIFNetwork, frames: np.ndarray, batch: int = 8) -> np.ndarray:
+    """Head membrane V (int64 [N, K, Gh, Gw]) of a single-head network, computed timestep by timestep with binary
+    spikes. Networks with several heads: run_spikes_heads."""
+    net.head  # noqa: B018 - raises IRError naming the heads when there are several
+    return run_spikes_heads(net, frames, batch)[0]

@@ -31,6 +31,7 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
     - max-pool: one input position per cycle;
     - output: one head value per beat.
     """
+    net.require_chain("the cycle model")
     c, h, w = net.input_shape
     ppb = folding.pixels_per_beat
     rows = [LayerCycles("input", h * w // ppb, 1, h * w // ppb)]

@@ -138,6 +138,7 @@ def default_folding(net: FewdIFNetwork, pixels_per_beat: int = 1) -> Folding:
     SIMD, with all timesteps in parallel. A layer that this leaves over the longest walk (a strided layer: its
     walk overlaps only part of the window work) gets the folding with the fewest lanes (PE * SIMD) that is not.
     """
+    net.require_chain("folding")
     _, h, w = net.input_shape
     bound = longest_walk(net)
     out: dict[str, LayerFolding] = {}

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork, Layer
+from spikeflow.ir import (
+    NETWORK_INPUT,
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    FewdIFUpsample,
+    Layer,
+)
 
 
 def random_thresholds(rng: np.random.Generator, out_channels: int, timesteps: int, spread: int) -> np.ndarray:
@@ -52,5 +61,90 @@ def random_network(rng: np.random.Generator, input_shape: tuple[int, int, int] =
     head.acc_bits = head.derive_acc_bits()
     layers.append(head)
     net = FewdIFNetwork(name=name, input_shape=input_shape, act_bits=act_bits, layers=layers)
+    net.validate()
+    return net
+
+
+class _DagBuilder:
+    """Appends random layers to a DAG under construction, tracking each tensor's shape."""
+
+    def __init__(self, rng: np.random.Generator, input_shape: tuple[int, int, int], act_bits: int,
+                 weight_bits: int) -> None:
+        self.rng, self.act_bits, self.weight_bits = rng, act_bits, weight_bits
+        self.timesteps = (1 << act_bits) - 1
+        self.layers: list[Layer] = []
+        self.shapes: dict[str, tuple[int, int, int]] = {NETWORK_INPUT: input_shape}
+
+    def _name(self, kind: str) -> str:
+        return f"{kind}{len(self.layers)}"
+
+    def conv(self, src: str, out_ch: int, kernel: int = 3, shortcut: str | None = None) -> str:
+        rng, shape = self.rng, self.shapes[src]
+        wmax = (1 << (self.weight_bits - 1)) - 1
+        in_kind, in_max = ("pixels", 255) if src == NETWORK_INPUT else ("spikes", self.timesteps)
+        weights = rng.integers(-wmax - 1, wmax + 1, size=(out_ch, shape[0], kernel, kernel)).astype(np.int64)
+        typical = int(np.sqrt(shape[0] * kernel * kernel) * wmax * in_max / 2) + 1
+        bias = rng.integers(-typical // 2, typical // 2 + 1, size=out_ch).astype(np.int64)
+        shifts = tuple(int(r) for r in rng.integers(0, 3, size=out_ch)) if shortcut else ()
+        conv = FewdIFConv(name=self._name("conv"), in_shape=shape, out_channels=out_ch, kernel=kernel, stride=1,
+                          padding=kernel // 2, weights=weights, bias=bias,
+                          thresholds=random_thresholds(rng, out_ch, self.timesteps, typical), in_kind=in_kind,
+                          in_max=in_max, weight_bits=self.weight_bits, timesteps=self.timesteps,
+                          inputs=(src, shortcut) if shortcut else (src,), residual_shift=shifts)
+        conv.acc_bits = conv.derive_acc_bits()
+        return self._add(conv)
+
+    def pool(self, src: str) -> str:
+        return self._add(FewdIFMaxPool(name=self._name("pool"), in_shape=self.shapes[src], kernel=2, stride=2,
+                                       timesteps=self.timesteps, inputs=(src,)))
+
+    def upsample(self, src: str) -> str:
+        return self._add(FewdIFUpsample(name=self._name("up"), in_shape=self.shapes[src], timesteps=self.timesteps,
+                                        inputs=(src,)))
+
+    def concat(self, *srcs: str) -> str:
+        return self._add(FewdIFConcat(name=self._name("cat"), in_shapes=tuple(self.shapes[s] for s in srcs),
+                                      timesteps=self.timesteps, inputs=srcs))
+
+    def head(self, src: str, out_ch: int) -> str:
+        shape = self.shapes[src]
+        wmax = (1 << (self.weight_bits - 1)) - 1
+        weights = self.rng.integers(-wmax - 1, wmax + 1, size=(out_ch, shape[0], 1, 1)).astype(np.int64)
+        head = FewdIFHead(name=self._name("head"), in_shape=shape, out_channels=out_ch, kernel=1, stride=1,
+                          padding=0, weights=weights, bias=self.rng.integers(-64, 65, size=out_ch).astype(np.int64),
+                          out_scale=np.full(out_ch, 2.0 ** -6), in_kind="spikes", in_max=self.timesteps,
+                          weight_bits=self.weight_bits, inputs=(src,))
+        head.acc_bits = head.derive_acc_bits()
+        return self._add(head)
+
+    def _add(self, layer: Layer) -> str:
+        self.layers.append(layer)
+        self.shapes[layer.name] = layer.out_shape
+        return layer.name
+
+
+def random_dag_network(rng: np.random.Generator, input_shape: tuple[int, int, int] = (3, 16, 16),
+                       act_bits: int = 2, weight_bits: int = 4, name: str = "random-dag") -> FewdIFNetwork:
+    """A random YOLOv3-tiny-like DAG: a stem conv and pool, one to three blocks (residual ones add their input
+    back, the shortcut forking from the main path), then a deeper stage whose head is the coarse output and,
+    at random, a second, finer head on its upsampled features concatenated with the earlier ones. Input H and W
+    must be multiples of 4."""
+    b = _DagBuilder(rng, input_shape, act_bits, weight_bits)
+    x = b.pool(b.conv(NETWORK_INPUT, int(rng.integers(3, 7))))
+    for _ in range(int(rng.integers(1, 4))):
+        channels = b.shapes[x][0]
+        if rng.random() < 0.7:  # residual block: conv, conv + shortcut (the block's input, a fork)
+            mid = b.conv(x, int(rng.integers(2, 7)), kernel=int(rng.choice([1, 3])))
+            x = b.conv(mid, channels, kernel=3, shortcut=x)
+        else:
+            x = b.conv(x, int(rng.integers(2, 7)), kernel=int(rng.choice([1, 3])))
+    fine = x
+    deep = b.conv(b.pool(fine), int(rng.integers(3, 8)))
+    b.head(deep, int(rng.integers(2, 7)))
+    if rng.random() < 0.7:  # the second, finer scale: upsample the deep features and join the fine ones
+        up = b.upsample(b.conv(deep, int(rng.integers(2, 5)), kernel=1))
+        joined = b.concat(up, fine) if rng.random() < 0.5 else b.concat(fine, up)
+        b.head(b.conv(joined, int(rng.integers(2, 6))), int(rng.integers(2, 7)))
+    net = FewdIFNetwork(name=name, input_shape=input_shape, act_bits=act_bits, layers=b.layers)
     net.validate()
     return net

@@ -129,6 +129,7 @@ class _Tap:
 
 
 def _taps(model: ModelWrapper, net: FewdIFNetwork) -> list[_Tap]:
+    net.require_chain("the near-tie check")
     nodes = {n.name: n for n in model.graph.node}
     taps = []
     for layer in net.layers:

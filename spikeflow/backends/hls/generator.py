@@ -256,6 +256,7 @@ def generate_hls(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     folding as for the RTL (folding.json's Folding, or a map of layer name to pe/simd/time_parallel); target
     defaults to the default board's part and clock.
     """
+    net.require_chain("the HLS back end")
     net.validate()
     fold = resolve_folding(net, folding)
     fmt = stream_format(net, fold.pixels_per_beat)

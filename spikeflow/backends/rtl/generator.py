@@ -239,6 +239,7 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     pixels_per_beat, when given, overrides the folding's. The library modules are copied next to the top so the
     folder is self-contained.
     """
+    net.require_chain("the RTL back end")
     net.validate()
     fold = resolve_folding(net, folding)
     if pixels_per_beat is not None:
