@@ -33,6 +33,9 @@ initial begin
     if (ACC_BITS < 2) $error("spikeflow_head: ACC_BITS must be >= 2");
 end
 
+/* verilator lint_off UNUSEDSIGNAL */
+wire no_shortcut_ready;
+/* verilator lint_on UNUSEDSIGNAL */
 spikeflow_neuron #(
     .N_IN(N_IN), .IN_BITS(IN_BITS), .IN_KIND(IN_KIND), .IN_MAX(IN_MAX), .OUT_CH(OUT_CH), .PE(PE),
     .SIMD(SIMD), .TIME_PARALLEL(TIME_PARALLEL), .WEIGHT_BITS(WEIGHT_BITS), .ACC_BITS(ACC_BITS), .USE_DSP(USE_DSP), .FIRE(0),
@@ -40,7 +43,8 @@ spikeflow_neuron #(
 ) u_neuron (
     .clk(clk), .rst(rst), .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
     .s_axis_tready(s_axis_tready), .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
-    .m_axis_tready(m_axis_tready)
+    .m_axis_tready(m_axis_tready),
+    .r_axis_tdata({(OUT_CH*2){1'b0}}), .r_axis_tvalid(1'b0), .r_axis_tready(no_shortcut_ready)  // none in a head
 );
 
 endmodule

@@ -61,13 +61,23 @@ module spikeflow_neuron #(
     parameter USE_DSP = 0,         // 1: pixel products W*x as multiplies (DSP slices); pixels, TIME_PARALLEL=1
     parameter WEIGHT_FILE = "",    // $readmemh image of the weights
     parameter BIAS_FILE = "",      // $readmemh image of the biases
-    parameter THRESH_FILE = ""     // $readmemh image of the thresholds (FIRE=1)
+    parameter THRESH_FILE = "",    // $readmemh image of the thresholds (FIRE=1)
+    parameter RESIDUAL = 0,        // 1: a shortcut stream adds its counts, shifted per channel, to V (residual add)
+    parameter RES_BITS = 2,        // bits of a shortcut count (RESIDUAL=1)
+    parameter RES_SHIFT_FILE = ""  // $readmemh image of the per-channel shifts: NF words of PE x RES_SHW bits
 ) (
     input  wire                            clk,
     input  wire                            rst,
     input  wire [N_IN*IN_BITS-1:0]         s_axis_tdata,
     input  wire                            s_axis_tvalid,
     output wire                            s_axis_tready,
+    // RESIDUAL=1: the shortcut's counts at each output position (channel k at [k*RES_BITS +: RES_BITS]), one item
+    // per window, in the windows' order; unused (tie tvalid low) when RESIDUAL=0
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [OUT_CH*RES_BITS-1:0]      r_axis_tdata,
+    input  wire                            r_axis_tvalid,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire                            r_axis_tready,
     output wire [OUT_CH*(FIRE ? OUT_BITS : ACC_BITS)-1:0] m_axis_tdata,
     output wire                            m_axis_tvalid,
     input  wire                            m_axis_tready
@@ -123,6 +133,7 @@ localparam IN_FLIGHT = (FP + CPW + 2 + CPW - 1) / CPW + 1;
 localparam OUT_DEPTH = IN_FLIGHT <= 2 ? 2 : (1 << $clog2(IN_FLIGHT));
 localparam OCW = $clog2(OUT_DEPTH) + 1;             // credit counter width (0..OUT_DEPTH)
 localparam [OCW-1:0] OUT_DEPTH_V = OUT_DEPTH[OCW-1:0];
+localparam RES_SHW = 5;                              // bits of a residual shift (0..24)
 
 initial begin
     if (N_IN < 1 || OUT_CH < 1) $error("spikeflow_neuron: N_IN and OUT_CH must be >= 1");
@@ -139,6 +150,8 @@ initial begin
     if (FIRE == 1 && (THRESHOLDS < 1 || (1 << OUT_BITS) <= THRESHOLDS))
         $error("spikeflow_neuron: OUT_BITS too small for THRESHOLDS");
     if (USE_DSP != 0 && USE_DSP != 1) $error("spikeflow_neuron: USE_DSP must be 0 or 1");
+    if (RESIDUAL != 0 && RESIDUAL != 1) $error("spikeflow_neuron: RESIDUAL must be 0 or 1");
+    if (RESIDUAL != 0 && FIRE == 0) $error("spikeflow_neuron: a residual add belongs to a firing layer");
 end
 
 // ---------------------------------------------------------------- S0: issue
@@ -151,12 +164,16 @@ reg [OCW-1:0] outstanding;  // windows started whose result has not been read
 reg           room;         // outstanding < OUT_DEPTH: a window may start
 
 wire win_first = (sf == 0) && (tp == 0) && (nf == 0);
-wire issue = s_axis_tvalid && (room || !win_first);
+// a window starts when its output FIFO entry is free and (RESIDUAL=1) its shortcut item is there; the shortcut is
+// taken then, into a queue read when the window's items are accumulated
+wire shortcut_ok = RESIDUAL == 0 || r_axis_tvalid;
+wire issue = s_axis_tvalid && (!win_first || (room && shortcut_ok));
 wire iter_last = (sf == SF_LAST) && (tp == T_LAST);
 wire win_last = iter_last && (nf == NF_LAST);
 wire out_read;
 
 assign s_axis_tready = issue && win_last;
+assign r_axis_tready = RESIDUAL != 0 && issue && win_first;
 
 wire [OCW-1:0] outstanding_next = outstanding + {{(OCW-1){1'b0}}, issue && win_first}
                                   - {{(OCW-1){1'b0}}, out_read};
@@ -296,12 +313,55 @@ generate
 endgenerate
 
 genvar gp;
+// RESIDUAL=1: the shortcut term of the item at SP, channel group nf: (count << shift) per lane, added with the bias
+/* verilator lint_off UNUSEDSIGNAL */
+wire [PE*ACC_BITS-1:0] shortcut;  // unused (constant 0) when RESIDUAL=0
+/* verilator lint_on UNUSEDSIGNAL */
+generate
+    if (RESIDUAL) begin : g_res
+        localparam RQW = $clog2(OUT_DEPTH);
+        // the shortcut items of the windows in flight (at most OUT_DEPTH: a window starts only with room)
+        reg [OUT_CH*RES_BITS-1:0] rq [0:OUT_DEPTH-1];
+        reg [RQW-1:0] rq_wr, rq_rd;
+        always @(posedge clk) begin
+            if (r_axis_tvalid && r_axis_tready) rq[rq_wr] <= r_axis_tdata;
+        end
+        always @(posedge clk) begin
+            if (rst) begin
+                rq_wr <= 0;
+                rq_rd <= 0;
+            end else begin
+                if (r_axis_tvalid && r_axis_tready) rq_wr <= rq_wr + 1'b1;
+                if (vp[SP] && ca[C_FLUSH]) rq_rd <= rq_rd + 1'b1;  // the window's last item accumulated
+            end
+        end
+        wire [OUT_CH*RES_BITS-1:0] head = rq[rq_rd];
+        wire [PE*RES_BITS-1:0] group_counts = head[ca[TW +: NFW]*PE*RES_BITS +: PE*RES_BITS];
+        wire [PE*RES_SHW-1:0] shifts;  // at SP
+        spikeflow_rom #(.WIDTH(PE*RES_SHW), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), .STYLE(PARAM_STYLE),
+                        .INIT_FILE(RES_SHIFT_FILE))
+            u_srom (.clk(clk), .en(1'b1), .addr(ctl[SP-ROM_LAT][TW +: NFW]), .data(shifts));
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+            wire [ACC_BITS-1:0] n = {{(ACC_BITS-RES_BITS){1'b0}}, group_counts[gp*RES_BITS +: RES_BITS]};
+            assign shortcut[gp*ACC_BITS +: ACC_BITS] = n << shifts[gp*RES_SHW +: RES_SHW];
+        end
+    end else begin : g_nores
+        assign shortcut = {PE*ACC_BITS{1'b0}};
+    end
+endgenerate
+
 reg  [PE*ACC_BITS-1:0] acc;  // V of the item at SP+1 (so far, for its channel group)
 reg  [PE*OB-1:0]       group;  // its spike counts (FIRE=1) or V (FIRE=0) at FP
 
 generate
     for (gp = 0; gp < PE; gp = gp + 1) begin : g_acc
-        wire [ACC_BITS-1:0] base = ca[C_FIRST] ? bias[gp*ACC_BITS +: ACC_BITS] : acc[gp*ACC_BITS +: ACC_BITS];
+        wire [ACC_BITS-1:0] first;  // the bias, plus the shortcut term with RESIDUAL=1
+        if (RESIDUAL) begin : g_first_res
+            assign first = bias[gp*ACC_BITS +: ACC_BITS] + shortcut[gp*ACC_BITS +: ACC_BITS];
+        end else begin : g_first
+            assign first = bias[gp*ACC_BITS +: ACC_BITS];
+        end
+        wire [ACC_BITS-1:0] base = ca[C_FIRST] ? first : acc[gp*ACC_BITS +: ACC_BITS];
         wire [ACC_BITS-1:0] ps = psum[gp*ACC_BITS +: ACC_BITS];
         wire [ACC_BITS-1:0] term;
         if (TIME_PARALLEL == 0 && IN_KIND == 0) begin : g_shift

@@ -30,6 +30,8 @@ LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_lane_sum", "s
                "spikeflow_maxpool", "spikeflow_axis_output")
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
+RES_SHIFT_BITS = 5  # spikeflow_neuron RES_SHW: a residual shift of 0..24
+NEURON_RES_BITS = 2  # spikeflow_neuron RES_BITS's default: the width of a shortcut count per channel
 
 
 @dataclass
@@ -116,6 +118,11 @@ def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) 
         paths["thresholds"] = out_dir / f"{layer.name}_thresholds.mem"
         _write_mem(paths["thresholds"], _pack_words(thr, layer.acc_bits),
                    f"{layer.name}: thresholds, {nf} words of PE={f.pe} x T={t} x {layer.acc_bits} bits")
+    if isinstance(layer, FewdIFConv) and layer.has_residual:
+        shifts = np.asarray(layer.residual_shift, dtype=np.int64).reshape(nf, f.pe)
+        paths["res_shift"] = out_dir / f"{layer.name}_res_shift.mem"
+        _write_mem(paths["res_shift"], _pack_words(shifts, RES_SHIFT_BITS),
+                   f"{layer.name}: residual shifts, {nf} words of PE={f.pe} x {RES_SHIFT_BITS} bits")
     return paths
 
 
@@ -145,6 +152,7 @@ class _Instance:
     m: str
     comment: str
     layer: str = ""
+    shortcut_width: int = 0  # a neuron unit without a shortcut: its r_axis input width, tied off (0: not a neuron)
 
     def as_dict(self) -> dict[str, Any]:
         """The instance for tools that read the generated folder (instances.json): parameters as plain values,
@@ -171,11 +179,11 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
     insts: list[_Instance] = []
     pix_bits = fmt.pixel_bits
 
-    def add(module: str, name: str, params: dict[str, Any], width: int, comment: str) -> None:
+    def add(module: str, name: str, params: dict[str, Any], width: int, comment: str, shortcut_width: int = 0) -> None:
         out = _Stream(f"{name}_out", width)
         layer = next((n.name for n in net.layers if name == n.name or name.startswith(n.name + "_")), name)
         insts.append(_Instance(module, f"u_{name}", [(k, str(v)) for k, v in params.items()],
-                               streams[-1].name, out.name, comment, layer))
+                               streams[-1].name, out.name, comment, layer, shortcut_width))
         streams.append(out)
 
     for layer in net.layers:
@@ -210,7 +218,7 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
             params = dict(common, FIRE=1, THRESHOLDS=layer.thresholds.shape[1], OUT_BITS=act,
                           WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]),
                           THRESH_FILE=_mem_param(mems["thresholds"]))
-            add("spikeflow_neuron", layer.name, params, oc * act, desc)
+            add("spikeflow_neuron", layer.name, params, oc * act, desc, oc * NEURON_RES_BITS)
             add("spikeflow_axis_fifo", f"{layer.name}_fifo",
                 {"DATA_WIDTH": oc * act, "DEPTH": fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
             pix_bits = act

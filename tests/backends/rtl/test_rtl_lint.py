@@ -40,6 +40,9 @@ def _lint(args: list[str]) -> None:
     ("spikeflow_adder_tree", ["-GN=1"]), ("spikeflow_rom", ["-GOUT_REG=1"]), ("spikeflow_axis_skid", []),
     ("spikeflow_rom", ["-GOUT_REG=1", "-GSTYLE=\"logic\"", "-GDEPTH=4"]), ("spikeflow_neuron", ["-GOUT_CH=256"]),
     ("spikeflow_head", []), ("spikeflow_maxpool", []), ("spikeflow_axis_output", []),
+    ("spikeflow_neuron", ["-GRESIDUAL=1", "-GOUT_CH=6", "-GPE=3"]), ("spikeflow_neuron", ["-GRESIDUAL=1"]),
+    ("spikeflow_upsample", []), ("spikeflow_upsample", ["-GFACTOR=3", "-GIN_W=1"]), ("spikeflow_broadcast", []),
+    ("spikeflow_broadcast", ["-GN=3"]), ("spikeflow_concat", []), ("spikeflow_concat", ["-GN=3"]),
 ])
 def test_library_lint(module, params):
     _lint([f"-I{RTL_DIR}", str(RTL_DIR / f"{module}.v"), "--top-module", module, *params])
