@@ -19,6 +19,7 @@ import numpy as np
 
 from spikeflow.backends.hls.generator import HlsBuild
 from spikeflow.errors import SpikeflowError, ToolMissingError
+from spikeflow.hw.stream import StreamFormat
 
 CXX_FLAGS = ("-std=c++14", "-O2")
 EXE_NAME = "spikeflow_csim"
@@ -77,8 +78,15 @@ class HlsCsim:
         return [p for d in self.build.csim_include_dirs for p in d.glob("*.h")]
 
     def run(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 frames [N,C,H,W] -> head V int64 [N,K,Gh,Gw]; the top function's time is in last_seconds (wall)
-        and last_cpu_seconds."""
+        """uint8 frames [N,C,H,W] -> head V int64 [N,K,Gh,Gw] of a single-head network; the top function's time is
+        in last_seconds (wall) and last_cpu_seconds."""
+        if len(self.build.heads) > 1:
+            raise SpikeflowError(f"{self.build.name} has {len(self.build.heads)} heads: use run_heads")
+        return self.run_heads(frames)[0]
+
+    def run_heads(self, frames: np.ndarray) -> list[np.ndarray]:
+        """uint8 frames [N,C,H,W] -> every head's V int64 [N,K,Gh,Gw], in net.heads order (one output port each);
+        the top function's time is in last_seconds (wall) and last_cpu_seconds."""
         fmt = self.build.stream
         payload = fmt.pack_frames(frames)
         n = len(payload) // fmt.frame_bytes
@@ -94,4 +102,13 @@ class HlsCsim:
         stats = proc.stdout.split()
         if len(stats) >= 6 and stats[0] == "frames" and stats[2] == "seconds" and stats[4] == "cpu_seconds":
             self.last_seconds, self.last_cpu_seconds = float(stats[3]), float(stats[5])
-        return fmt.unpack_values(raw)
+        return split_heads(self.build.heads, raw, n)
+
+
+def split_heads(heads: list[StreamFormat], raw: bytes, frames: int) -> list[np.ndarray]:
+    """The testbench's output file (per frame, each head's values in port order) -> each head's V."""
+    sizes = [h.output_frame_bytes for h in heads]
+    per_frame = np.frombuffer(raw, dtype=np.uint8).reshape(frames, sum(sizes))
+    starts = np.cumsum([0, *sizes])
+    return [h.unpack_values(np.ascontiguousarray(per_frame[:, a:b]).tobytes())
+            for h, a, b in zip(heads, starts[:-1], starts[1:], strict=True)]

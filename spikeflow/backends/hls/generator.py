@@ -15,15 +15,27 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from spikeflow.backends.hls.branches import branch_depths, readers
+from spikeflow.backends.hls.dag_folding import resolve_hls_folding
 from spikeflow.hw.boards import DEFAULT_BOARD, Board
-from spikeflow.hw.folding import Folding, passes, resolve_folding
+from spikeflow.hw.folding import Folding, passes
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, stream_format
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.ir import (
+    NETWORK_INPUT,
+    PIXEL_BITS,
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    FewdIFUpsample,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TOP = "spikeflow_top"
-LIBRARY_HEADERS = ("common.h", "axis.h", "window.h", "neuron.h", "conv.h", "maxpool.h", "head.h")
+LIBRARY_HEADERS = ("common.h", "axis.h", "window.h", "neuron.h", "conv.h", "maxpool.h", "head.h", "fork.h",
+                   "concat.h", "upsample.h")
 CSIM_STAND_INS = ("ap_axi_sdata.h",)  # headers Vitis HLS ships and the hls4ml wheel does not (g++ C-sim only)
 GENERATED = {  # template -> file written into the build's hls/ folder
     "spikeflow_top.h.j2": "spikeflow_top.h",
@@ -54,7 +66,8 @@ class HlsTarget:
 
 @dataclass
 class HlsBuild:
-    """What generate_hls wrote: the folder, the C++ sources, the testbench and the Vitis HLS script."""
+    """What generate_hls wrote: the folder, the C++ sources, the testbench and the Vitis HLS script. `stream` is
+    the input's format and the first head's output; `heads` has every head's output format."""
 
     name: str
     out_dir: Path
@@ -67,6 +80,7 @@ class HlsBuild:
     stream: StreamFormat
     folding: Folding
     target: HlsTarget
+    heads: list[StreamFormat] = field(default_factory=list)  # one output port per head, in net.heads order
 
     @property
     def frames_file(self) -> Path:
@@ -113,6 +127,8 @@ class _View:
     streams: list[_Stream] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     arrays: list[_Array] = field(default_factory=list)
+    outputs: list[_Output] = field(default_factory=list)
+    extra_headers: list[str] = field(default_factory=list)  # the DAG's library headers, included when used
     cosim_frames: int = COSIM_FRAMES
 
 
@@ -172,40 +188,146 @@ def _weight_rows(layer: FewdIFConv | FewdIFHead, fold: Folding) -> np.ndarray:
     return w.reshape(nf, f.pe, sf, f.simd).transpose(0, 2, 1, 3).reshape(nf * sf, f.pe * f.simd)
 
 
-def _build_view(net: FewdIFNetwork, fold: Folding, fmt: StreamFormat, target: HlsTarget, source: str) -> _View:
-    view = _View(source=source, name=net.name, top=TOP, stream=fmt, target=target)
-    view.configs.append(_Config("input_config", "s_axis: beats to pixels (spikeflow/hw/stream.py)", [
-        _Field("channels", str(fmt.channels), ""), _Field("pixel_bits", str(fmt.pixel_bits), ""),
-        _Field("pixels_per_beat", str(fmt.pixels_per_beat), ""),
-        _Field("beats_per_frame", str(fmt.beats_per_frame), ""),
-        _Field("in_width", str(fmt.in_width), "s_axis TDATA bits")]))
-    current = _Stream("in_pixels", _pixel_type(fmt.pixel_bits, fmt.channels), _fifo_depth(fmt.width))
-    view.streams.append(current)
-    view.calls.append(f"spikeflow::axis_input<input_config>(s_axis, {current.name});")
-    in_bits = fmt.pixel_bits
-    for layer in net.layers:
+@dataclass
+class _Output:
+    """One output port: a head's values, one per beat."""
+
+    port: str  # m_axis for one head, m_axis_<i> (i in net.heads order) for several
+    config: str
+    values_name: str  # the C constant of its values per frame
+    head: str
+    stream: StreamFormat
+    offset: int  # where its values start in a frame of the testbench's output file
+
+
+class _ViewBuilder:
+    """Fills a _View layer by layer over the IR's DAG: every tensor has one producer stream, forked into one
+    stream per read when it is read more than once (branches.py)."""
+
+    def __init__(self, net: FewdIFNetwork, fold: Folding, heads: list[StreamFormat], view: _View):
+        self.net, self.fold, self.view = net, fold, view
+        self.reads = readers(net)
+        self.depths = branch_depths(net)
+        self.routes: dict[tuple[str, int], _Stream] = {}  # (layer, input slot) -> the stream it reads
+        self.head_streams: list[_Stream] = []
+        self.heads = heads
+
+    def use(self, header: str) -> None:
+        if header not in self.view.extra_headers:
+            self.view.extra_headers.append(header)
+
+    def stream(self, name: str, type_: str, depth: int) -> _Stream:
+        s = _Stream(name, type_, depth)
+        self.view.streams.append(s)
+        return s
+
+    def build(self) -> _View:
+        net, view, fmt = self.net, self.view, self.heads[0]
+        view.configs.append(_Config("input_config", "s_axis: beats to pixels (spikeflow/hw/stream.py)", [
+            _Field("channels", str(fmt.channels), ""), _Field("pixel_bits", str(fmt.pixel_bits), ""),
+            _Field("pixels_per_beat", str(fmt.pixels_per_beat), ""),
+            _Field("beats_per_frame", str(fmt.beats_per_frame), ""),
+            _Field("in_width", str(fmt.in_width), "s_axis TDATA bits")]))
+        pixels = self.stream("in_pixels", _pixel_type(fmt.pixel_bits, fmt.channels), _fifo_depth(fmt.width))
+        view.calls.append(f"spikeflow::axis_input<input_config>(s_axis, {pixels.name});")
+        self.route(NETWORK_INPUT, pixels, fmt.pixel_bits, net.input_shape)
+        for layer, inputs in net.layer_inputs():
+            ins = [self.routes[(layer.name, slot)] for slot in range(len(inputs))]
+            if isinstance(layer, FewdIFMaxPool):
+                out = self.maxpool(layer, ins[0])
+            elif isinstance(layer, FewdIFConcat):
+                out = self.concat(layer, ins)
+            elif isinstance(layer, FewdIFUpsample):
+                out = self.upsample(layer, ins[0])
+            else:
+                out = self.neuron(layer, ins)
+            if isinstance(layer, FewdIFHead):
+                self.head_streams.append(out)
+            else:
+                self.route(layer.name, out, self.net.act_bits, layer.out_shape)
+        self.outputs()
+        return view
+
+    def route(self, tensor: str, source: _Stream, bits: int, shape: tuple[int, int, int]) -> None:
+        """Connect the tensor's stream to its reads: directly when read once, else through a cascade of forks."""
+        reads = self.reads[tensor]
+        if len(reads) == 1:
+            self.routes[reads[0]] = source
+            return
+        c, h, w = shape
+        base = source.name.removesuffix("_out")
+        cfg = f"{c_name(base)}_fork_config"
+        depth = self.depths[tensor]
+        self.use("fork.h")
+        self.view.configs.append(_Config(cfg, f"{tensor}: fork to {len(reads)} readers "
+                                              f"({', '.join(name for name, _ in reads)}); branch FIFOs of {depth}", [
+            _Field("channels", str(c), ""), _Field("bits", str(bits), ""), _Field("positions", str(h * w), "")]))
+        names = [name for name, _ in reads]
+        targets = [self.stream(f"{base}_to_{c_name(name)}" + (f"_{slot}" if names.count(name) > 1 else ""),
+                               source.type, depth) for name, slot in reads]
+        current = source
+        for i, target in enumerate(targets[:-1]):
+            rest = targets[-1] if i == len(targets) - 2 else self.stream(f"{base}_fork{i}", source.type, depth)
+            self.view.calls.append(f"spikeflow::fewdif_fork<{cfg}>({current.name}, {target.name}, {rest.name});")
+            current = rest
+        self.routes.update(zip(reads, targets, strict=True))
+
+    def maxpool(self, layer: FewdIFMaxPool, source: _Stream) -> _Stream:
         name = c_name(layer.name)
-        if isinstance(layer, FewdIFMaxPool):
-            c, h, w = layer.in_shape
-            _, oh, ow = layer.out_shape
-            cfg = f"{name}_config"
-            view.configs.append(_Config(cfg, f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}", [
-                _Field("channels", str(c), ""), _Field("in_height", str(h), ""), _Field("in_width", str(w), ""),
-                _Field("kernel", str(layer.kernel), ""), _Field("stride", str(layer.stride), ""),
-                _Field("out_height", str(oh), ""), _Field("out_width", str(ow), ""),
-                _Field("bits", str(net.act_bits), "bits of a spike count")]))
-            out = _Stream(f"{name}_out", _pixel_type(net.act_bits, c), _fifo_depth(ow))
-            view.streams.append(out)
-            view.calls.append(f"spikeflow::fewdif_maxpool<{cfg}>({current.name}, {out.name});")
+        c, h, w = layer.in_shape
+        _, oh, ow = layer.out_shape
+        cfg = f"{name}_config"
+        self.view.configs.append(_Config(cfg, f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}", [
+            _Field("channels", str(c), ""), _Field("in_height", str(h), ""), _Field("in_width", str(w), ""),
+            _Field("kernel", str(layer.kernel), ""), _Field("stride", str(layer.stride), ""),
+            _Field("out_height", str(oh), ""), _Field("out_width", str(ow), ""),
+            _Field("bits", str(self.net.act_bits), "bits of a spike count")]))
+        out = self.stream(f"{name}_out", _pixel_type(self.net.act_bits, c), _fifo_depth(ow))
+        self.view.calls.append(f"spikeflow::fewdif_maxpool<{cfg}>({source.name}, {out.name});")
+        return out
+
+    def concat(self, layer: FewdIFConcat, sources: list[_Stream]) -> _Stream:
+        """A cascade of two-input concats, in input order: ((a, b), c), ..."""
+        name, bits = c_name(layer.name), self.net.act_bits
+        self.use("concat.h")
+        _, h, w = layer.out_shape
+        current, channels = sources[0], layer.in_shapes[0][0]
+        for i, (source, shape) in enumerate(zip(sources[1:], layer.in_shapes[1:], strict=True)):
+            last = i == len(sources) - 2
+            cfg = f"{name}_config" if last else f"{name}_{i}_config"
+            self.view.configs.append(_Config(cfg, f"{layer.name}: concat of {channels} + {shape[0]} channels", [
+                _Field("channels_a", str(channels), ""), _Field("channels_b", str(shape[0]), ""),
+                _Field("positions", str(h * w), ""), _Field("bits", str(bits), "bits of a spike count")]))
+            channels += shape[0]
+            out = self.stream(f"{name}_out" if last else f"{name}_{i}_out", _pixel_type(bits, channels),
+                              _fifo_depth(w))
+            self.view.calls.append(f"spikeflow::fewdif_concat<{cfg}>({current.name}, {source.name}, {out.name});")
             current = out
-            continue
+        return current
+
+    def upsample(self, layer: FewdIFUpsample, source: _Stream) -> _Stream:
+        name = c_name(layer.name)
+        c, h, w = layer.in_shape
+        cfg = f"{name}_config"
+        self.use("upsample.h")
+        self.view.configs.append(_Config(cfg, f"{layer.name}: nearest upsampling x{layer.factor}", [
+            _Field("channels", str(c), ""), _Field("in_height", str(h), ""), _Field("in_width", str(w), ""),
+            _Field("factor", str(layer.factor), ""), _Field("bits", str(self.net.act_bits), "bits of a spike count")]))
+        out = self.stream(f"{name}_out", _pixel_type(self.net.act_bits, c), _fifo_depth(layer.out_shape[2]))
+        self.view.calls.append(f"spikeflow::fewdif_upsample<{cfg}>({source.name}, {out.name});")
+        return out
+
+    def neuron(self, layer: FewdIFConv | FewdIFHead, sources: list[_Stream]) -> _Stream:
+        """A conv (with its shortcut when it has one) or a head: its window generator, then the neuron unit."""
+        view, net, fold = self.view, self.net, self.fold
+        name = c_name(layer.name)
+        in_bits = self.heads[0].pixel_bits if layer.in_kind == "pixels" else net.act_bits
         f = fold[layer.name]
         cfg = f"{name}_config"
         fields = _neuron_fields(layer, fold, in_bits)
         k, oh, ow = layer.out_shape
-        window = _Stream(f"{name}_windows", _pixel_type(in_bits, layer.in_shape[0] * layer.kernel ** 2), 2)
-        view.streams.append(window)
-        view.calls.append(f"spikeflow::conv_window<{cfg}>({current.name}, {window.name});")
+        window = self.stream(f"{name}_windows", _pixel_type(in_bits, layer.in_shape[0] * layer.kernel ** 2), 2)
+        view.calls.append(f"spikeflow::conv_window<{cfg}>({sources[0].name}, {window.name});")
         weight_t = f"spikeflow::rom_int<{layer.weight_bits}>::type"
         acc_t = f"spikeflow::rom_int<{layer.acc_bits}>::type"
         rows = _weight_rows(layer, fold)
@@ -219,10 +341,16 @@ def _build_view(net: FewdIFNetwork, fold: Folding, fmt: StreamFormat, target: Hl
             view.arrays.append(_Array(f"{acc_t} {name}_thresholds[{k}][{t}]", _c_array(layer.thresholds),
                                       f"{layer.name}: thresholds, non-decreasing"))
             out = _Stream(f"{name}_out", _pixel_type(net.act_bits, k), _fifo_depth(ow))
-            view.calls.append(f"spikeflow::fewdif_conv<{cfg}>({window.name}, {out.name}, {name}_weights, "
-                              f"{name}_bias, {name}_thresholds);")
-            in_bits = net.act_bits
+            args = f"{window.name}, {out.name}, {name}_weights, {name}_bias, {name}_thresholds"
             what = "FewdIF conv"
+            if layer.has_residual:
+                shift_t = "spikeflow::rom_int<spikeflow::residual_shift_bits>::type"
+                view.arrays.append(_Array(f"{shift_t} {name}_shifts[{k}]", _c_array(np.asarray(layer.residual_shift)),
+                                          f"{layer.name}: residual shifts r[k], V += shortcut << r[k]"))
+                args = (f"{window.name}, {sources[1].name}, {out.name}, {name}_weights, {name}_bias, "
+                        f"{name}_thresholds, {name}_shifts")
+                what = f"FewdIF conv + shortcut {layer.inputs[1]!r}"
+            view.calls.append(f"spikeflow::fewdif_conv{'_residual' if layer.has_residual else ''}<{cfg}>({args});")
         else:
             out = _Stream(f"{name}_out", _pixel_type(layer.acc_bits, k, signed=True), 2)
             view.calls.append(f"spikeflow::fewdif_head<{cfg}>({window.name}, {out.name}, {name}_weights, "
@@ -231,14 +359,36 @@ def _build_view(net: FewdIFNetwork, fold: Folding, fmt: StreamFormat, target: Hl
         view.configs.append(_Config(cfg, f"{layer.name}: {what} {layer.kernel}x{layer.kernel}/{layer.stride}, "
                                          f"PE={f.pe} SIMD={f.simd}", fields))
         view.streams.append(out)
-        current = out
-    view.configs.append(_Config("output_config", "m_axis: head values to beats (spikeflow/hw/stream.py)", [
-        _Field("channels", str(fmt.out_channels), ""),
-        _Field("positions", str(fmt.out_height * fmt.out_width_px), ""),
-        _Field("value_bits", str(fmt.value_bits), "the head's acc_bits"),
-        _Field("out_width", str(fmt.out_width), "m_axis TDATA bits")]))
-    view.calls.append(f"spikeflow::axis_output<output_config>({current.name}, m_axis);")
-    return view
+        return out
+
+    def outputs(self) -> None:
+        """One axis_output per head, in net.heads order: m_axis for one head, m_axis_<i> for several."""
+        several = len(self.heads) > 1
+        offset = 0
+        for i, (head, fmt, source) in enumerate(zip(self.net.heads, self.heads, self.head_streams, strict=True)):
+            port = f"m_axis_{i}" if several else "m_axis"
+            cfg = f"output{i}_config" if several else "output_config"
+            comment = f"{port}: head values to beats (spikeflow/hw/stream.py)" + (f", head {head.name!r}"
+                                                                                    if several else "")
+            self.view.configs.append(_Config(cfg, comment, [
+                _Field("channels", str(fmt.out_channels), ""),
+                _Field("positions", str(fmt.out_height * fmt.out_width_px), ""),
+                _Field("value_bits", str(fmt.value_bits), "the head's acc_bits"),
+                _Field("out_width", str(fmt.out_width), f"{port} TDATA bits")]))
+            self.view.calls.append(f"spikeflow::axis_output<{cfg}>({source.name}, {port});")
+            self.view.outputs.append(_Output(port, cfg, f"VALUES_PER_FRAME_{i}" if several else "VALUES_PER_FRAME",
+                                             head.name, fmt, offset))
+            offset += fmt.values_per_frame
+
+
+def head_formats(net: FewdIFNetwork, pixels_per_beat: int) -> list[StreamFormat]:
+    """The stream format of each head's output port (the input's fields are the same in all), in net.heads
+    order. A chain's is stream_format's; spikeflow.hw.stream takes chains only, so a DAG's are built here."""
+    if net.is_chain:
+        return [stream_format(net, pixels_per_beat)]
+    c, h, w = net.input_shape
+    return [StreamFormat(c, h, w, pixels_per_beat, *head.out_shape, head.acc_bits, pixel_bits=PIXEL_BITS)
+            for head in net.heads]
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -250,20 +400,21 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 def generate_hls(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Mapping[str, Any] | None = None,
                  target: HlsTarget | None = None, source: str | None = None) -> HlsBuild:
-    """Write the HLS sources of `net` into out_dir (e.g. build/<name>/hls), with the header library copied to
-    `include/` so that the folder is self-contained for Vitis HLS.
+    """Write the HLS sources of `net` (a chain or a DAG: forks, residual adds, concats, upsampling, several heads)
+    into out_dir (e.g. build/<name>/hls), with the header library copied to `include/` so that the folder is
+    self-contained for Vitis HLS.
 
-    folding as for the RTL (folding.json's Folding, or a map of layer name to pe/simd/time_parallel); target
-    defaults to the default board's part and clock.
+    folding as for the RTL (folding.json's Folding, or a map of layer name to pe/simd/time_parallel; for a DAG see
+    dag_folding.py); target defaults to the default board's part and clock.
     """
-    net.require_chain("the HLS back end")
     net.validate()
-    fold = resolve_folding(net, folding)
-    fmt = stream_format(net, fold.pixels_per_beat)
+    fold = resolve_hls_folding(net, folding)
+    heads = head_formats(net, fold.pixels_per_beat)
     target = target or HlsTarget.of(DEFAULT_BOARD)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    view = _build_view(net, fold, fmt, target, source or f"network {net.name!r}")
+    view = _ViewBuilder(net, fold, heads, _View(source=source or f"network {net.name!r}", name=net.name, top=TOP,
+                                                stream=heads[0], target=target)).build()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     for template, name in GENERATED.items():
@@ -283,4 +434,5 @@ def generate_hls(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
                              out_dir / "spikeflow_params.h",
                              *[include / "spikeflow" / h for h in LIBRARY_HEADERS]],
                     testbench=out_dir / "spikeflow_tb.cpp", script=out_dir / "run_hls.tcl",
-                    include_dirs=[include], csim_include_dirs=[csim], stream=fmt, folding=fold, target=target)
+                    include_dirs=[include], csim_include_dirs=[csim], stream=heads[0], folding=fold, target=target,
+                    heads=heads)
