@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from spikeflow.errors import StepError
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
+from spikeflow.hw.folding import Folding
 from spikeflow.ir import load_network
 from spikeflow.verify.compare import compare
 from spikeflow.verify.report import print_stages, record_stages
@@ -25,10 +28,11 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     from spikeflow.backends.hls.generator import HlsTarget, generate_hls
     from spikeflow.backends.hls.vitis import csynth_report_path, find_vitis_hls, parse_csynth_report, run_vitis_hls
     from spikeflow.flow.steps.hardware import ensure_folding
-    from spikeflow.golden import run_counts
+    from spikeflow.golden import run_counts_heads
 
     net = load_network(build.ir)
-    hls = generate_hls(net, build.hls, folding=ensure_folding(build, cfg), target=HlsTarget.of(cfg.board, cfg.clock),
+    folding = ensure_folding(build, cfg) if net.is_chain else _dag_folding(build, cfg)
+    hls = generate_hls(net, build.hls, folding=folding, target=HlsTarget.of(cfg.board, cfg.clock),
                        source=f"{build.ir_json}")
     print(f"   HLS: {hls.out_dir} (top {hls.top}, Vitis HLS script {hls.script.name}); s_axis {hls.stream.in_width} "
           f"bits, m_axis {hls.stream.out_width} bits; {hls.target.part} at {hls.target.clock_mhz:g} MHz")
@@ -36,14 +40,14 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     hls.frames_file.write_bytes(hls.stream.pack_frames(images))
     sim = HlsCsim(hls)
     started = time.time()
-    v = sim.run(images)
+    v = sim.run_heads(images)
     wall = time.time() - started
     fps = len(images) / sim.last_seconds if sim.last_seconds else None
     cpu_fps = len(images) / sim.last_cpu_seconds if sim.last_cpu_seconds else None
     compiled = (f"compiled in {sim.last_compile_seconds:.0f} s" if sim.last_compile_seconds
                 else "cached build reused")
-    result = compare("hls_csim", "golden", v, run_counts(net, images),
-                     note=f"g++ C-simulation, {compiled}")
+    result = compare("hls_csim", "golden", heads_side_by_side(v), heads_side_by_side(run_counts_heads(net, images)),
+                     note=f"g++ C-simulation, {compiled}" + (f", {len(v)} heads" if len(v) > 1 else ""))
     result.extra = {"csim_fps": fps, "csim_cpu_fps": cpu_fps, "csim_seconds": sim.last_seconds,
                     "csim_cpu_seconds": sim.last_cpu_seconds, "compile_seconds": sim.last_compile_seconds,
                     "wall_seconds": wall}
@@ -68,6 +72,22 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     if not result.passed:
         raise StepError(f"HLS C-simulation differs from the golden model in {result.mismatches} values over "
                         f"{result.mismatched_frames} frame(s): see {build.report / 'verify.json'}")
+
+
+def _dag_folding(build: BuildDir, cfg: BuildConfig) -> Folding | None:
+    """A DAG's folding: the build's folding.json, else the config's folding file, else None (generate_hls
+    completes it, spikeflow/backends/hls/dag_folding.py). The fold step takes chains only."""
+    from spikeflow.hw.folding import load_folding
+
+    path = build.folding if build.folding.is_file() else cfg.folding
+    return load_folding(path) if path else None
+
+
+def heads_side_by_side(heads: list[np.ndarray]) -> np.ndarray:
+    """Every head's V of each frame in one row (a single head's V as it is), for compare()."""
+    if len(heads) == 1:
+        return heads[0]
+    return np.concatenate([v.reshape(len(v), -1) for v in heads], axis=1)
 
 
 def step_hls4ml(build: BuildDir, cfg: BuildConfig) -> None:

@@ -93,6 +93,15 @@ def test_fork_cascade_repeated_reads_upsample_by_3_three_heads(tmp_path) -> None
     assert "m_axis_2" in top and "fewdif_upsample<" in top and "fewdif_conv_residual<" in top
 
 
+def test_branch_depths_by_hand() -> None:
+    """random_dag_network(seed 0) on 32x32: conv5 (16x16) forks to pool6 -> conv7 (3x3) -> conv9 (1x1) -> up10 ->
+    cat11 -> conv12 (3x3) -> head13 and to cat11. Lookahead in conv5 rows: pool 2 + conv7 1 row of 8 (= 2) +
+    conv12 1 = 5, plus one row: 6 x 16 = 96 -> 128. conv3 (16x16) adds conv4's row: 7 x 16 = 112 -> 128. conv7
+    (8x8) to head8 and conv9 -> up10 -> cat11 -> conv12: half a row, 1 + 1 rows x 8 = 16."""
+    net = random_dag_network(np.random.default_rng(0), input_shape=(3, 32, 32))
+    assert branch_depths(net) == {"conv3": 128, "conv5": 128, "conv7": 16}
+
+
 def test_branch_depths_cover_the_lookahead_of_the_longer_branch() -> None:
     """The deep branch of a random DAG's fork holds back rows (pool, 3x3 conv) before the concat reads the
     shortcut branch: the fork's FIFOs hold at least those rows, and never more than a frame (a power of two)."""

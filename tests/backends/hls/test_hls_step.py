@@ -16,13 +16,14 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig, ModelSource
 from spikeflow.flow.frames import FrameSet
 from spikeflow.hw.boards import Board
-from spikeflow.ir.random import random_network
+from spikeflow.ir import FewdIFNetwork
+from spikeflow.ir.random import random_dag_network, random_network
 from tests.backends.hls.hlstools import require_csim, require_tclsh
 from tests.backends.hls.test_vitis_scripts import REPORT, STUB
 
 
-def _build(tmp_path: Path) -> tuple[BuildDir, BuildConfig]:
-    net = random_network(np.random.default_rng(9), input_shape=(3, 10, 10), channels=(4, 5), head_channels=3)
+def _build(tmp_path: Path, net: FewdIFNetwork | None = None) -> tuple[BuildDir, BuildConfig]:
+    net = net or random_network(np.random.default_rng(9), input_shape=(3, 10, 10), channels=(4, 5), head_channels=3)
     build = BuildDir(tmp_path / "b")
     net.save(build.ir)
     images = np.random.default_rng(1).integers(0, 256, size=(4, *net.input_shape), dtype=np.uint8)
@@ -74,9 +75,22 @@ def test_hls_step_fails_on_a_mismatch(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     import spikeflow.golden
 
-    real = spikeflow.golden.run_counts
-    monkeypatch.setattr(spikeflow.golden, "run_counts", lambda net, frames: real(net, frames) + 1)
+    real = spikeflow.golden.run_counts_heads
+    monkeypatch.setattr(spikeflow.golden, "run_counts_heads", lambda net, frames: [v + 1 for v in real(net, frames)])
     with pytest.raises(StepError, match="differs from the golden model"):
         step_hls(build, cfg)
     stage = json.loads((build.report / "verify.json").read_text())["stages"]["hls_csim"]
     assert stage["mismatches"] > 0
+
+
+def test_hls_step_on_a_dag_with_two_heads(tmp_path, monkeypatch, capsys) -> None:
+    """A DAG (no folding.json: the fold step takes chains only) is C-simulated and every head compared."""
+    require_csim()
+    net = random_dag_network(np.random.default_rng(0))
+    assert len(net.heads) == 2
+    build, cfg = _build(tmp_path, net)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    step_hls(build, cfg)
+    assert "2 heads" in capsys.readouterr().out
+    stage = json.loads((build.report / "verify.json").read_text())["stages"]["hls_csim"]
+    assert (stage["frames"], stage["mismatches"]) == (4, 0)

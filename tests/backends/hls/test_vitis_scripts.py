@@ -14,7 +14,7 @@ from spikeflow.backends.hls.vitis import parse_csynth_report
 from spikeflow.errors import SpikeflowError
 from spikeflow.hw.boards import Board
 from spikeflow.hw.stream import stream_format
-from spikeflow.ir.random import random_network
+from spikeflow.ir.random import random_dag_network, random_network
 from tests.backends.hls.hlstools import require_tclsh
 
 HERE = Path(__file__).resolve().parent
@@ -98,6 +98,18 @@ def test_script_and_top_take_their_widths_from_the_stream_format(tmp_path) -> No
     fmt = stream_format(net)
     assert f"expr {{[file size $frames_file] / {fmt.frame_bytes}}}" in build.script.read_text()
     assert fmt.frame_bytes == build.frames_file.stat().st_size // FRAMES
+
+
+def test_script_sets_one_axis_interface_per_head(tmp_path) -> None:
+    """A network with two heads: ports m_axis_0 and m_axis_1 (in net.heads order), no m_axis."""
+    net = random_dag_network(np.random.default_rng(0))
+    build = generate_hls(net, tmp_path / "hls")
+    build.frames_file.write_bytes(build.stream.pack_frames(np.zeros((FRAMES, *net.input_shape), np.uint8)))
+    code, calls = run_stub(build.script)
+    assert code == 0
+    axis = [c[-1] for c in calls if c[0] == "set_directive_interface" and c[1:3] == ["-mode", "axis"]]
+    assert axis == ["s_axis", "m_axis_0", "m_axis_1"]
+    assert [h.output_shape for h in build.heads] == net.output_shapes
 
 
 def test_csynth_report_parser() -> None:
