@@ -1,50 +1,35 @@
-"""Lowering a checked QONNX chain to FewdIF layers with integer weights and exact thresholds."""
+"""Lowering a checked QONNX graph (a chain or a DAG: residual adds, concats, nearest x2 upsampling, forks, several
+heads) to FewdIF layers with integer weights and exact thresholds."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.custom_op.general.quant import quant
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 
-from spikeflow.convert.passes import (
-    CheckConvGeometry,
-    CheckQuantNodes,
-    RejectBranches,
-    RejectUnsupportedOps,
-    attr,
-    fail,
-)
+from spikeflow.convert.conv import conv_integers, residual_shifts
+from spikeflow.convert.joins import UPSAMPLE_OPS, lower_concat, lower_maxpool, lower_upsample
+from spikeflow.convert.passes import CheckConvGeometry, CheckQuantNodes, RejectUnsupportedOps, attr, fail
+from spikeflow.convert.scales import is_po2
+from spikeflow.convert.tensors import Activation
 from spikeflow.convert.thresholds import channel_thresholds
 from spikeflow.errors import ConversionError
-from spikeflow.ir import PIXEL_BITS, PIXEL_SCALE, FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork, IRMeta, Layer
-
-
-def quant_integers(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """Integer tensor, scale, bit width and signedness of a Quant node applied to a constant."""
-    value = model.get_initializer(node.input[0])
-    if value is None:
-        raise fail(node, "expected a Quant of a constant (weights or bias)")
-    scale = model.get_initializer(node.input[1]).astype(np.float64)
-    zero_point = model.get_initializer(node.input[2])
-    bit_width = model.get_initializer(node.input[3])
-    bits = int(bit_width)
-    signed, narrow = bool(attr(node, "signed", 1)), bool(attr(node, "narrow", 0))
-    dequant = quant(value, scale, zero_point, bit_width, signed, narrow, attr(node, "rounding_mode", "ROUND"))
-    return np.rint(dequant / scale).astype(np.int64), scale, bits, signed
-
-
-def producer(model: ModelWrapper, tensor: str, node: NodeProto, what: str) -> NodeProto:
-    prod = model.find_producer(tensor)
-    if prod is None or prod.op_type != "Quant":
-        raise fail(node, f"{what} is not quantized (expected a Quant node on the {what})")
-    return prod
+from spikeflow.ir import (
+    NETWORK_INPUT,
+    PIXEL_BITS,
+    PIXEL_SCALE,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFNetwork,
+    IRMeta,
+    Layer,
+    conv_out,
+)
 
 
 def act_quant(model: ModelWrapper, node: NodeProto) -> tuple[float, int]:
@@ -62,7 +47,7 @@ def act_quant(model: ModelWrapper, node: NodeProto) -> tuple[float, int]:
 
 def prepare(model: ModelWrapper) -> ModelWrapper:
     model = cleanup_model(model)
-    for transform in (GiveUniqueNodeNames(), InferShapes(), RejectUnsupportedOps(), RejectBranches(),
+    for transform in (GiveUniqueNodeNames(), InferShapes(), RejectUnsupportedOps(),
                       CheckQuantNodes(), CheckConvGeometry()):
         model = model.transform(transform)
     return model
@@ -92,94 +77,166 @@ def input_quant(model: ModelWrapper, where: str, input_name: str | None = None) 
     raise ConversionError(f"{where}: input '{input_name or in_name}': {found}; {QONNX_INPUT}")
 
 
+class _Lowering:
+    """The walk over a checked QONNX graph in node order (ONNX keeps nodes topologically sorted), building one
+    FewdIF layer per Conv pattern, MaxPool, Resize and Concat, and tracking each tensor's spike-count scales."""
+
+    def __init__(self, model: ModelWrapper, input_node: NodeProto, in_shape: tuple[int, int, int]) -> None:
+        self.model = model
+        self.outputs = [o.name for o in model.graph.output]
+        self.acts: dict[str, Activation] = {input_node.output[0]: Activation(
+            layer=NETWORK_INPUT, shape=in_shape, scales=(PIXEL_SCALE,) * in_shape[0], kind="pixels", in_max=255)}
+        self.handled = {input_node.name}  # nodes lowered as part of a pattern (Relu, Add and Quant after a Conv)
+        self.layers: list[Layer] = []
+        self.heads: dict[str, FewdIFHead] = {}  # by graph output
+        self.act_bits: int | None = None
+
+    def run(self) -> None:
+        for node in self.model.graph.node:
+            if node.name in self.handled or self._is_constant_quant(node):
+                continue
+            if node.op_type == "Conv":
+                self._conv(node)
+            elif node.op_type == "MaxPool":
+                layer, out = lower_maxpool(node, self._input(node, node.input[0]), self._timesteps(node))
+                self._add(node, layer, out)
+            elif node.op_type in UPSAMPLE_OPS:
+                layer, out = lower_upsample(self.model, node, self._input(node, node.input[0]),
+                                            self._timesteps(node))
+                self._add(node, layer, out)
+            elif node.op_type == "Concat":
+                layer, out = lower_concat(node, [self._input(node, t) for t in node.input], self._timesteps(node))
+                self._add(node, layer, out)
+            elif node.op_type == "Add":
+                raise fail(node, "a residual add must take a Conv's output and spike counts of the conv's shape "
+                                 "(a quantized ReLU's output, the shortcut) and be followed by Relu then Quant")
+            elif node.op_type == "Relu":
+                raise fail(node, "a Relu must directly follow a Conv (or a residual Add after one) and be followed "
+                                 "by a Quant (quantized ReLU)")
+            else:
+                raise fail(node, "expected a Conv or MaxPool here; a Relu must directly follow a Conv and be "
+                                 "followed by a Quant (quantized ReLU)")
+
+    def _is_constant_quant(self, node: NodeProto) -> bool:
+        return node.op_type == "Quant" and self.model.get_initializer(node.input[0]) is not None
+
+    def _input(self, node: NodeProto, tensor: str) -> Activation:
+        if tensor not in self.acts:
+            prod = self.model.find_producer(tensor)
+            what = f"'{prod.name}' ({prod.op_type})" if prod is not None else "no node"
+            raise fail(node, f"input '{tensor}' comes from {what}, not from a quantized ReLU, max-pool, upsample or "
+                             f"concat (or the input quantizer)")
+        return self.acts[tensor]
+
+    def _timesteps(self, node: NodeProto) -> int:
+        if self.act_bits is None:
+            raise fail(node, "must follow a quantized ReLU")
+        return (1 << self.act_bits) - 1
+
+    def _consumers(self, tensor: str) -> list[NodeProto]:
+        return self.model.find_consumers(tensor) or []
+
+    def _add(self, node: NodeProto, layer: Layer, out: Activation) -> None:
+        if not self._consumers(node.output[0]):
+            what = "is a graph output; only a Conv head may be one" if node.output[0] in self.outputs else \
+                "feeds nothing and is not a graph output"
+            raise fail(node, f"output {what} (every branch must end in a Conv head)")
+        self.layers.append(layer)
+        self.acts[node.output[0]] = out
+
+    def _next(self, node: NodeProto) -> NodeProto | None:
+        """The one node reading `node`'s output (None for none); ConversionError for several."""
+        consumers = self._consumers(node.output[0])
+        if len(consumers) > 1:
+            names = ", ".join(f"'{c.name}'" for c in consumers)
+            raise fail(node, f"output feeds {len(consumers)} nodes ({names}); a fork must come after the "
+                             f"quantized ReLU (Relu then Quant), whose spike counts several layers may read")
+        return consumers[0] if consumers else None
+
+    def _conv(self, node: NodeProto) -> None:
+        x = self._input(node, node.input[0])
+        ints = conv_integers(self.model, node, x)
+        k = ints.weights.shape[-1]
+        common = dict(name=node.name, in_shape=x.shape, out_channels=ints.weights.shape[0], kernel=k,
+                      stride=attr(node, "strides", [1, 1])[0], padding=attr(node, "pads", [0, 0, 0, 0])[0],
+                      in_kind=x.kind, in_max=x.in_max, inputs=(x.layer,))
+        if node.output[0] in self.outputs:
+            if self._consumers(node.output[0]):
+                raise fail(node, "a head (a graph output) must not feed other nodes")
+            head = FewdIFHead(weights=ints.weights, bias=ints.bias, out_scale=ints.acc_scale.astype(np.float64),
+                              weight_bits=ints.weight_bits, **common)
+            head.acc_bits = head.derive_acc_bits()
+            self.heads[node.output[0]] = head
+            return
+        relu, shortcut = self._next(node), None
+        if relu is not None and relu.op_type == "Add":
+            add = relu
+            other = [t for t in add.input if t != node.output[0]]
+            if len(other) != 1 or other[0] not in self.acts or self.acts[other[0]].kind != "spikes":
+                raise fail(add, "a residual add must take a Conv's output and spike counts (a quantized ReLU's "
+                                "output, the shortcut)")
+            shortcut = self.acts[other[0]]
+            self.handled.add(add.name)
+            relu = self._next(add)
+        q = self._next(relu) if relu is not None and relu.op_type == "Relu" else None
+        if relu is None or relu.op_type != "Relu" or q is None or q.op_type != "Quant":
+            what = f"'{relu.name}' ({relu.op_type})" if relu is not None else "nothing"
+            raise fail(node, f"output goes to {what}; expected Relu then Quant (a quantized ReLU) or the graph "
+                             f"output (the head)")
+        s_a, a_bits = act_quant(self.model, q)
+        if self.act_bits is not None and a_bits != self.act_bits:
+            raise fail(q, f"activation bit width {a_bits} differs from earlier layers' {self.act_bits}; all "
+                          f"FewdIF layers share T = 2^a - 1 timesteps")
+        self.act_bits = a_bits
+        timesteps = (1 << a_bits) - 1
+        shifts: tuple[int, ...] = ()
+        if shortcut is not None:
+            _, h, w = x.shape
+            stride, pad = int(common["stride"]), int(common["padding"])
+            conv_shape = (ints.weights.shape[0], conv_out(h, k, stride, pad), conv_out(w, k, stride, pad))
+            if shortcut.shape != conv_shape:
+                raise fail(add, f"shortcut shape {shortcut.shape} differs from the conv's output {conv_shape}")
+            shifts = residual_shifts(add, ints, shortcut)
+            common["inputs"] = (x.layer, shortcut.layer)
+        conv = FewdIFConv(weights=ints.weights, bias=ints.bias, weight_bits=ints.weight_bits,
+                          thresholds=channel_thresholds(ints.acc_scale, s_a, timesteps), timesteps=timesteps,
+                          residual_shift=shifts, **common)
+        conv.acc_bits = conv.derive_acc_bits()
+        self.handled.update({relu.name, q.name})
+        self._add(q, conv, Activation(layer=conv.name, shape=conv.out_shape, scales=(s_a,) * conv.out_channels,
+                                      kind="spikes", in_max=timesteps))
+
+    def network(self, name: str, in_shape: tuple[int, int, int]) -> FewdIFNetwork:
+        """The layers in node order and the heads last, in graph-output order; a chain keeps `inputs` empty, as
+        the IR of a chain always had."""
+        missing = [o for o in self.outputs if o not in self.heads]
+        if missing:
+            raise ConversionError(f"graph output '{missing[0]}' is not produced by a Conv head")
+        if self.act_bits is None:
+            raise ConversionError("the network has no quantized ReLU layer")
+        layers = self.layers + [self.heads[o] for o in self.outputs]
+        po2 = all(is_po2(v) for head in self.heads.values() for v in head.out_scale)
+        net = FewdIFNetwork(name=name, input_shape=in_shape, act_bits=self.act_bits, layers=layers,
+                            meta=IRMeta(input_scale=PIXEL_SCALE, power_of_two_scales=po2))
+        if net.is_chain:
+            for layer in net.layers:
+                layer.inputs = ()
+        net.validate()
+        return net
+
+
 def lower(model: ModelWrapper, name: str, where: str | None = None, input_name: str | None = None) -> FewdIFNetwork:
-    """Walk the chain from the graph input and build FewdIF layers; `where` (the file) and `input_name` (the
-    model's input before cleanup) name them in errors."""
-    graph = model.graph
-    in_name = graph.input[0].name
-    out_name = graph.output[0].name
-    in_shape = tuple(model.get_tensor_shape(in_name)[1:])
+    """Walk the graph from its input and build FewdIF layers; `where` (the file) and `input_name` (the model's
+    input before cleanup) name them in errors."""
+    in_shape = tuple(model.get_tensor_shape(model.graph.input[0].name)[1:])
     node = input_quant(model, where or name, input_name)
     s_in, bits = act_quant(model, node)
     if bits != PIXEL_BITS or s_in != PIXEL_SCALE:
         raise fail(node, f"input quantizer must be unsigned 8-bit at scale 2^-8 (pixels/256), got {bits} bits at "
                          f"scale {s_in}")
-    tensor = node.output[0]
-    scale, in_kind, in_max = s_in, "pixels", 255
-    act_bits: int | None = None
-    layers: list[Layer] = []
-    while tensor != out_name:
-        node = _single_consumer(model, tensor)
-        if node is None:
-            raise ConversionError(f"tensor '{tensor}' feeds nothing and is not the graph output")
-        shape = tuple(model.get_tensor_shape(tensor)[1:])
-        if node.op_type == "MaxPool":
-            if not layers or layers[-1].kind == "head":
-                raise fail(node, "max-pool must follow a quantized ReLU")
-            k, s = attr(node, "kernel_shape")[0], attr(node, "strides", [1, 1])[0]
-            layers.append(FewdIFMaxPool(name=node.name, in_shape=shape, kernel=k, stride=s,
-                                        timesteps=(1 << act_bits) - 1))
-            tensor = node.output[0]
-            continue
-        if node.op_type != "Conv":
-            raise fail(node, "expected a Conv or MaxPool here; a Relu must directly follow a Conv and be followed "
-                             "by a Quant (quantized ReLU)")
-        weights, w_scale, w_bits, _ = quant_integers(model, producer(model, node.input[1], node, "weight"))
-        out_channels = weights.shape[0]
-        w_scale = np.broadcast_to(w_scale.reshape(-1), (out_channels,)) if w_scale.size in (1, out_channels) \
-            else None
-        if w_scale is None:
-            raise fail(node, "weight scale must be per-tensor or per-output-channel")
-        acc_scale = scale * w_scale  # exact for power-of-two scales
-        if len(node.input) > 2 and node.input[2]:
-            bias, b_scale, _, _ = quant_integers(model, producer(model, node.input[2], node, "bias"))
-            b_scale = np.broadcast_to(b_scale.reshape(-1), (out_channels,))
-            if not np.allclose(b_scale, acc_scale, rtol=1e-6, atol=0):
-                raise fail(node, "bias scale is not input scale x weight scale; quantize the bias with an "
-                                 "Int32Bias-style quantizer")
-        else:
-            bias = np.zeros(out_channels, dtype=np.int64)
-        k = weights.shape[-1]
-        pads = attr(node, "pads", [0, 0, 0, 0])[0]
-        stride = attr(node, "strides", [1, 1])[0]
-        common = dict(name=node.name, in_shape=shape, out_channels=out_channels, kernel=k, stride=stride,
-                      padding=pads, weights=weights, bias=bias.reshape(-1), in_kind=in_kind, in_max=in_max,
-                      weight_bits=w_bits)
-        if node.output[0] == out_name:
-            head = FewdIFHead(out_scale=acc_scale.astype(np.float64), **common)
-            head.acc_bits = head.derive_acc_bits()
-            layers.append(head)
-            break
-        relu = _single_consumer(model, node.output[0])
-        q = _single_consumer(model, relu.output[0]) if relu is not None and relu.op_type == "Relu" else None
-        if relu is None or relu.op_type != "Relu" or q is None or q.op_type != "Quant":
-            what = f"'{relu.name}' ({relu.op_type})" if relu is not None else "nothing"
-            raise fail(node, f"output goes to {what}; expected Relu then Quant (a quantized ReLU) or the graph "
-                             f"output (the head)")
-        s_a, a_bits = act_quant(model, q)
-        if act_bits is not None and a_bits != act_bits:
-            raise fail(q, f"activation bit width {a_bits} differs from earlier layers' {act_bits}; all FewdIF "
-                          f"layers share T = 2^a - 1 timesteps")
-        act_bits = a_bits
-        timesteps = (1 << a_bits) - 1
-        conv = FewdIFConv(thresholds=channel_thresholds(acc_scale, s_a, timesteps), timesteps=timesteps, **common)
-        conv.acc_bits = conv.derive_acc_bits()
-        layers.append(conv)
-        tensor, scale, in_kind, in_max = q.output[0], s_a, "spikes", timesteps
-    if not layers or layers[-1].kind != "head":
-        raise ConversionError(f"graph output '{out_name}' is not produced by a Conv head")
-    if act_bits is None:
-        raise ConversionError("the network has no quantized ReLU layer")
-    po2 = all(_is_po2(v) for layer in layers if layer.kind == "head" for v in layer.out_scale)
-    net = FewdIFNetwork(name=name, input_shape=in_shape, act_bits=act_bits, layers=layers,
-                        meta=IRMeta(input_scale=s_in, power_of_two_scales=po2))
-    net.validate()
-    return net
-
-
-def _is_po2(value: float) -> bool:
-    f = Fraction(float(value))
-    return f > 0 and (f.numerator & (f.numerator - 1)) == 0 and (f.denominator & (f.denominator - 1)) == 0
+    walk = _Lowering(model, node, in_shape)
+    walk.run()
+    return walk.network(name, in_shape)
 
 
 def convert_qonnx(path: str | Path | ModelWrapper, name: str | None = None) -> FewdIFNetwork:

@@ -9,7 +9,7 @@ from qonnx.transformation.base import Transformation
 
 from spikeflow.errors import ConversionError
 
-SUPPORTED_OPS = {"Quant", "Conv", "Relu", "MaxPool"}
+SUPPORTED_OPS = {"Quant", "Conv", "Relu", "MaxPool", "Add", "Concat", "Resize", "Upsample"}
 SUPPORTED_KERNELS = (1, 3, 5, 7)
 
 
@@ -28,32 +28,17 @@ def attr(node: NodeProto, name: str, default=None):
 
 
 class RejectUnsupportedOps(Transformation):
-    """Raise ConversionError for any op outside conv, quantized ReLU, max-pool and Quant."""
+    """Raise ConversionError for any op outside conv, quantized ReLU, max-pool, Quant, residual Add, Concat and
+    nearest upsampling (what each may connect to is checked when lowering)."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         for node in model.graph.node:
             if node.op_type not in SUPPORTED_OPS:
-                reason = {"Add": "residual or bias additions are not supported (FewdIF networks are a plain chain)",
-                          "Sigmoid": "activation other than quantized ReLU",
+                reason = {"Sigmoid": "activation other than quantized ReLU",
                           "Tanh": "activation other than quantized ReLU",
-                          "BatchNormalization": "batch norm must be folded into the conv before export",
-                          "Concat": "branches are not supported (FewdIF networks are a plain chain)"}
+                          "BatchNormalization": "batch norm must be folded into the conv before export"}
                 raise fail(node, reason.get(node.op_type, f"op type {node.op_type} is not supported; supported: "
                                                           f"{', '.join(sorted(SUPPORTED_OPS))}"))
-        return model, False
-
-
-class RejectBranches(Transformation):
-    """FewdIF layers stream one into the next: every tensor feeds at most one node."""
-
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for node in model.graph.node:
-            for out in node.output:
-                consumers = model.find_consumers(out) or []
-                if len(consumers) > 1:
-                    names = ", ".join(f"'{c.name}'" for c in consumers)
-                    raise fail(node, f"output feeds {len(consumers)} nodes ({names}); branches and residual "
-                                     f"connections are not supported")
         return model, False
 
 

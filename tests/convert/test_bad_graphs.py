@@ -87,11 +87,19 @@ def floor_rounding(m: onnx.ModelProto) -> None:
     set_attr(act_quants(m)[0], "rounding_mode", "FLOOR")
 
 
-def branch(m: onnx.ModelProto) -> None:
+def dangling_branch(m: onnx.ModelProto) -> None:
+    """A fork of spike counts (allowed) into a max-pool whose output goes nowhere (not allowed)."""
     q = act_quants(m)[0]
     extra = helper.make_node("MaxPool", [q.output[0]], ["dangling"], name="SecondConsumer", kernel_shape=[2, 2],
                              strides=[2, 2])
     m.graph.node.append(extra)
+
+
+def fork_before_the_activation(m: onnx.ModelProto) -> None:
+    """The first conv's output read by its Relu and by a max-pool: a fork must come after the quantized ReLU."""
+    conv = nodes(m, "Conv")[0]
+    pool = nodes(m, "MaxPool")[0]
+    pool.input[0] = conv.output[0]
 
 
 def relu_without_quant(m: onnx.ModelProto) -> None:
@@ -112,7 +120,8 @@ def four_bit_input(m: onnx.ModelProto) -> None:
 
 
 BAD_GRAPHS: list[tuple[str, Callable[[onnx.ModelProto], None], str]] = [
-    ("residual add", residual_add, r"node 'Add_0' \(Add\): residual"),
+    ("residual add of two spike tensors", residual_add, r"node 'Add_0' \(Add\): a residual add must take a Conv's "
+                                                        r"output and spike counts"),
     ("non-zero zero-point", nonzero_zero_point, r"\(Quant\): non-zero zero-point"),
     ("sigmoid activation", sigmoid, r"\(Sigmoid\): activation other than quantized ReLU"),
     ("signed activation quant", signed_activation, r"\(Quant\): signed activation quantizer"),
@@ -122,7 +131,9 @@ BAD_GRAPHS: list[tuple[str, Callable[[onnx.ModelProto], None], str]] = [
     ("stride 3", stride_three, r"node 'Conv_1' \(Conv\): strides \[3, 3\]"),
     ("padded max-pool", padded_maxpool, r"\(MaxPool\): max-pool padding"),
     ("floor rounding", floor_rounding, r"\(Quant\): rounding mode FLOOR"),
-    ("branch", branch, r"output feeds 2 nodes"),
+    ("dangling branch", dangling_branch,
+     r"node 'MaxPool_\d' \(MaxPool\): output feeds nothing and is not a graph output"),
+    ("fork before the activation", fork_before_the_activation, r"node 'Conv_0' \(Conv\): output feeds 2 nodes"),
     ("float relu", relu_without_quant, r"expected Relu then Quant|expected a Conv or MaxPool"),
     ("4-bit input", four_bit_input, r"input quantizer must be unsigned 8-bit"),
 ]
