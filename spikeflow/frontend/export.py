@@ -45,16 +45,23 @@ class ExportCheck:
 
 def export_detector(detector: QuantDetector, path: str | Path) -> Path:
     """Export the deployable network to QONNX at `path`, cleaned with qonnx's transformations."""
+    check_supported(detector)
+    deploy = detector.deploy().cpu()
+    check_supported(deploy)
+    size = detector.cfg.input_size
+    return export_module(deploy, (3, size, size), path, detector.cfg.name)
+
+
+def export_module(deploy: nn.Module, input_shape: tuple[int, int, int], path: str | Path, name: str) -> Path:
+    """Export a deployable (BN-folded) Brevitas network of any topology to QONNX at `path`, cleaned with qonnx;
+    `name` names it in errors. Several outputs become several graph outputs, in the order forward returns them."""
     from brevitas.export import export_qonnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
-    check_supported(detector)
-    deploy = detector.deploy().cpu()
-    check_supported(deploy)
+    deploy = deploy.cpu().eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    size = detector.cfg.input_size
     # torch's exporter prints its progress and warns about torchvision ops this model never uses: keep it,
     # and show it only when the export fails.
     chatter = io.StringIO()
@@ -62,9 +69,9 @@ def export_detector(detector: QuantDetector, path: str | Path) -> Path:
     with warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
         warnings.simplefilter("ignore")
         try:
-            export_qonnx(deploy, input_t=torch.zeros(1, 3, size, size), export_path=str(path))
+            export_qonnx(deploy, input_t=torch.zeros(1, *input_shape), export_path=str(path))
         except Exception as exc:  # noqa: BLE001 - re-raised with context for the user
-            raise ExportError(f"Brevitas QONNX export of {detector.cfg.name!r} failed: {exc}\n"
+            raise ExportError(f"Brevitas QONNX export of {name!r} failed: {exc}\n"
                               f"{chatter.getvalue()[-2000:]}") from exc
         model = cleanup_model(ModelWrapper(str(path)))
     save_self_contained(model.model, path)
