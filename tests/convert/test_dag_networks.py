@@ -96,3 +96,17 @@ def test_concat_at_power_of_two_related_scales(tmp_path, ratio_exponent) -> None
     net, mismatches = head_mismatches(model.deploy(), tmp_path / "m.onnx", 7)
     assert mismatches == [0, 0]
     assert any(isinstance(layer, FewdIFConcat) for layer in net.layers)
+
+
+def test_verify_step_compares_every_head(tmp_path) -> None:
+    from spikeflow.flow.builddir import BuildDir
+    from spikeflow.flow.steps.verify import verify_frames
+
+    build = BuildDir.of(tmp_path)
+    export_module(two_scale(1, residual_blocks=1).deploy(), (3, SIZE, SIZE), build.onnx, "dag")
+    net = convert_qonnx(build.onnx)
+    x = frames(9)
+    results = verify_frames(build, net, x)
+    assert [(r.frames, r.mismatches) for r in results.values()] == [(FRAMES, 0), (FRAMES, 0)]
+    net.heads[1].bias[0] += 1  # the fine head off by one unit: seen, though the coarse head still agrees
+    assert verify_frames(build, net, x)["golden"].mismatches == FRAMES * int(np.prod(net.heads[1].out_shape[1:]))

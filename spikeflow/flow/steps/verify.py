@@ -1,5 +1,6 @@
-"""The verify step: the golden model (count and spike mode) against QONNX execution on the build's frames,
-plus spike statistics. Reads the IR, model.onnx and frames.npz only."""
+"""The verify step: the golden model (count and spike mode) against QONNX execution on the build's frames, every
+head (graph output) of a network with several, plus spike statistics. Reads the IR, model.onnx and frames.npz
+only."""
 
 from __future__ import annotations
 
@@ -21,21 +22,22 @@ def step_verify(build: BuildDir, cfg: BuildConfig) -> None:
 
 
 def verify_frames(build: BuildDir, net: FewdIFNetwork, images: np.ndarray) -> dict[str, StageResult]:
-    from spikeflow.golden import run_counts, run_spikes
-    from spikeflow.golden.count import dequantize
-    from spikeflow.verify.qonnx_exec import qonnx_input, run_qonnx
+    from spikeflow.golden import run_counts_heads, run_spikes_heads
+    from spikeflow.verify.qonnx_exec import qonnx_input, run_qonnx_outputs
     from spikeflow.verify.spikestats import plot_spike_statistics, spike_statistics
 
-    qonnx_out = run_qonnx(build.onnx, qonnx_input(images))
+    qonnx_out = _joined(run_qonnx_outputs(build.onnx, qonnx_input(images)))
     exact = net.float32_exact
     layer_counts: list[np.ndarray] = []
-    golden_v = run_counts(net, images, collect=layer_counts)
+    golden_vs = run_counts_heads(net, images, collect=layer_counts)
+    golden_v = _joined(golden_vs)
     results: dict[str, StageResult] = {}
-    golden = compare("golden", "qonnx", dequantize(net, golden_v), qonnx_out)
+    golden = compare("golden", "qonnx", _dequantized(net, golden_vs), qonnx_out)
     results["golden"] = golden if exact else _with_near_ties(build, net, images, golden)
-    spike_v = run_spikes(net, images)
+    spike_vs = run_spikes_heads(net, images)
+    spike_v = _joined(spike_vs)
     if exact:
-        results["golden_spike"] = compare("golden_spike", "qonnx", dequantize(net, spike_v), qonnx_out)
+        results["golden_spike"] = compare("golden_spike", "qonnx", _dequantized(net, spike_vs), qonnx_out)
     else:  # QONNX's float32 is not exact here: the golden count mode (exact thresholds) is the reference
         results["golden_spike"] = compare("golden_spike", "golden", spike_v, golden_v)
     record_stages(build.root, results, qonnx_float32_exact=exact, qonnx_exactness=_exactness(net))
@@ -43,6 +45,19 @@ def verify_frames(build: BuildDir, net: FewdIFNetwork, images: np.ndarray) -> di
     write_report(build.root, "spikes", {"frames": len(images), "timesteps": net.timesteps, "layers": rows})
     plot_spike_statistics(rows, build.report / "spikes.png", f"{net.name}: spikes per layer")
     return results
+
+
+def _joined(heads: list[np.ndarray]) -> np.ndarray:
+    """Every head's outputs of a frame in one row [N, sum of K*Gh*Gw]: one head keeps its values, several are
+    compared together (a mismatch anywhere counts, per value and per frame)."""
+    if len(heads) == 1:
+        return heads[0]
+    return np.concatenate([h.reshape(len(h), -1) for h in heads], axis=1)
+
+
+def _dequantized(net: FewdIFNetwork, vs: list[np.ndarray]) -> np.ndarray:
+    """Head membranes V times each head's per-channel output scale, as QONNX computes them, joined."""
+    return _joined([v.astype(np.float64) * head.out_scale[None, :, None, None] for head, v in zip(net.heads, vs)])
 
 
 def _exactness(net: FewdIFNetwork) -> str:
