@@ -40,20 +40,23 @@ localparam CW = WP > 1 ? $clog2(WP) : 1;
 localparam PW = STRIDE > 1 ? $clog2(STRIDE) : 1;
 localparam integer ROW_LAST_I = HP - 1;
 localparam integer COL_LAST_I = WP - 1;
-localparam integer FIRST_OUT_I = KERNEL - 1;
 localparam integer PH_LAST_I = STRIDE - 1;
-localparam integer ROW_PAD_HI_I = IN_H + PADDING;
-localparam integer COL_PAD_HI_I = IN_W + PADDING;
-localparam integer PADDING_I = PADDING;
 localparam [RW-1:0] ROW_LAST = ROW_LAST_I[RW-1:0];
 localparam [CW-1:0] COL_LAST = COL_LAST_I[CW-1:0];
-localparam [RW-1:0] ROW_FIRST_OUT = FIRST_OUT_I[RW-1:0];
-localparam [CW-1:0] COL_FIRST_OUT = FIRST_OUT_I[CW-1:0];
-localparam [RW:0] ROW_PAD_LO = PADDING_I[RW:0];
-localparam [RW:0] ROW_PAD_HI = ROW_PAD_HI_I[RW:0];
-localparam [CW:0] COL_PAD_LO = PADDING_I[CW:0];
-localparam [CW:0] COL_PAD_HI = COL_PAD_HI_I[CW:0];
 localparam [PW-1:0] PH_LAST = PH_LAST_I[PW-1:0];
+// the row/col one before a flag changes (used only where they are >= 0: PADDING > 0, KERNEL > 1)
+localparam integer PAD_LO_M1_I = PADDING > 0 ? PADDING - 1 : 0;
+localparam integer ROW_PAD_HI_M1_I = IN_H + PADDING - 1;
+localparam integer COL_PAD_HI_M1_I = IN_W + PADDING - 1;
+localparam integer GO_M1_I = KERNEL > 1 ? KERNEL - 2 : 0;
+localparam [RW-1:0] ROW_PAD_LO_M1 = PAD_LO_M1_I[RW-1:0];
+localparam [RW-1:0] ROW_PAD_HI_M1 = ROW_PAD_HI_M1_I[RW-1:0];
+localparam [CW-1:0] COL_PAD_LO_M1 = PAD_LO_M1_I[CW-1:0];
+localparam [CW-1:0] COL_PAD_HI_M1 = COL_PAD_HI_M1_I[CW-1:0];
+localparam [RW-1:0] ROW_GO_M1 = GO_M1_I[RW-1:0];
+localparam [CW-1:0] COL_GO_M1 = GO_M1_I[CW-1:0];
+localparam [0:0] PAD_AT_0 = PADDING > 0 ? 1'b1 : 1'b0;  // is_pad at (0, 0)
+localparam [0:0] GO_AT_0 = KERNEL > 1 ? 1'b0 : 1'b1;    // row_go, col_go at (0, 0)
 
 initial begin
     if (PIX_W < 1) $error("spikeflow_window: PIX_W must be >= 1");
@@ -68,24 +71,68 @@ reg [CW-1:0] col;
 reg [PW-1:0] row_ph;  // (row - (KERNEL-1)) mod STRIDE, once row >= KERNEL-1
 reg [PW-1:0] col_ph;
 
-wire is_pad;
-wire row_go;  // row >= KERNEL-1
-wire col_go;  // col >= KERNEL-1
+// advance enables every window register (K*K*PIX_W bits: 2,304 in default's Conv_5) and the line-buffer
+// write. It depends on the consumer's ready in the same cycle, so it cannot be registered; max_fanout makes
+// Vivado replicate its driver so that no copy drives more than 64 loads (Yosys ignores the attribute).
+(* max_fanout = 64 *)
+wire advance;
+
+// is_pad, row_go and col_go are flip-flops: each is loaded with its value for the next position when the walk
+// advances, from equality compares on the current row/col (no magnitude compare on the advance / in_ready
+// path). They follow the definitions: is_pad = row or col in the padding border, row_go = row >= KERNEL-1,
+// col_go = col >= KERNEL-1.
+wire col_wrap = col == COL_LAST;  // the next position is column 0 of the next row
+wire row_wrap = row == ROW_LAST;  // with col_wrap: the next position is (0, 0) of the next frame
+reg is_pad;
+reg row_go;  // row >= KERNEL-1
+reg col_go;  // col >= KERNEL-1
+wire is_pad_next;
+wire row_go_next;
+wire col_go_next;
 generate
     if (PADDING > 0) begin : g_pad
-        assign is_pad = ({1'b0, row} < ROW_PAD_LO) || ({1'b0, row} >= ROW_PAD_HI)
-                     || ({1'b0, col} < COL_PAD_LO) || ({1'b0, col} >= COL_PAD_HI);
+        reg row_pad;  // row < PADDING or row >= IN_H + PADDING
+        reg col_pad;  // col < PADDING or col >= IN_W + PADDING
+        wire col_pad_next = col_wrap ? 1'b1
+                          : col == COL_PAD_LO_M1 ? 1'b0
+                          : col == COL_PAD_HI_M1 ? 1'b1 : col_pad;
+        wire row_pad_next = !col_wrap ? row_pad
+                          : row_wrap ? 1'b1
+                          : row == ROW_PAD_LO_M1 ? 1'b0
+                          : row == ROW_PAD_HI_M1 ? 1'b1 : row_pad;
+        assign is_pad_next = row_pad_next || col_pad_next;
+        always @(posedge clk) begin
+            if (rst) begin
+                row_pad <= 1'b1;
+                col_pad <= 1'b1;
+            end else if (advance) begin
+                row_pad <= row_pad_next;
+                col_pad <= col_pad_next;
+            end
+        end
     end else begin : g_nopad
-        assign is_pad = 1'b0;
+        assign is_pad_next = 1'b0;
     end
     if (KERNEL > 1) begin : g_first
-        assign row_go = row >= ROW_FIRST_OUT;
-        assign col_go = col >= COL_FIRST_OUT;
+        assign col_go_next = col_wrap ? 1'b0 : col == COL_GO_M1 ? 1'b1 : col_go;
+        assign row_go_next = !col_wrap ? row_go : row_wrap ? 1'b0 : row == ROW_GO_M1 ? 1'b1 : row_go;
     end else begin : g_first1
-        assign row_go = 1'b1;
-        assign col_go = 1'b1;
+        assign row_go_next = 1'b1;
+        assign col_go_next = 1'b1;
     end
 endgenerate
+always @(posedge clk) begin
+    if (rst) begin
+        is_pad <= PAD_AT_0;
+        row_go <= GO_AT_0;
+        col_go <= GO_AT_0;
+    end else if (advance) begin
+        is_pad <= is_pad_next;
+        row_go <= row_go_next;
+        col_go <= col_go_next;
+    end
+end
+
 // input skid buffer
 wire [PIX_W-1:0] in_data;
 wire             in_valid;
@@ -101,11 +148,7 @@ wire out_here = row_go && col_go && (row_ph == 0) && (col_ph == 0);
 // win_free: the window registers hold no finished window that has still to be passed on (to the consumer, or
 // with OUT_REG=1 to the output register), or it leaves in this cycle: the walk may advance.
 wire win_free;
-// advance enables every window register (K*K*PIX_W bits: 2,304 in default's Conv_5) and the line-buffer
-// write. It depends on the consumer's ready in the same cycle, so it cannot be registered; max_fanout makes
-// Vivado replicate its driver so that no copy drives more than 64 loads (Yosys ignores the attribute).
-(* max_fanout = 64 *)
-wire advance = win_free && (is_pad || in_valid);
+assign advance = win_free && (is_pad || in_valid);
 
 assign in_ready = !is_pad && win_free;
 
@@ -212,10 +255,10 @@ always @(posedge clk) begin
         col_ph <= 0;
     end else begin
         if (advance) begin
-            if (col == COL_LAST) begin
+            if (col_wrap) begin
                 col <= 0;
                 col_ph <= 0;
-                if (row == ROW_LAST) begin
+                if (row_wrap) begin
                     row <= 0;
                     row_ph <= 0;
                 end else begin
