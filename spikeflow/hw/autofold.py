@@ -53,6 +53,7 @@ def _single(net: FewdIFNetwork, layer) -> FewdIFNetwork:
 
 def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceModel) -> tuple[Folding, list[str]]:
     """The cheapest folding of each layer within `budget` cycles per frame (the fastest where none is)."""
+    net.require_chain("autofold (its resource model)")
     layers: dict[str, LayerFolding] = {}
     notes = []
     walk = longest_walk(net)

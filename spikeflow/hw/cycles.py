@@ -29,9 +29,10 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
       `cycles_per_window` cycles on each output window, which a strided layer's walk overlaps
       (spikeflow.hw.folding.conv_cycles);
     - max-pool: one input position per cycle;
+    - concat: one position per cycle; upsampler: one output position per cycle;
     - output: one head value per beat.
+    A fork adds no stage: its branches run in parallel, each at its own stages' pace.
     """
-    net.require_chain("the cycle model")
     c, h, w = net.input_shape
     ppb = folding.pixels_per_beat
     rows = [LayerCycles("input", h * w // ppb, 1, h * w // ppb)]
@@ -44,6 +45,9 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
             rows.append(LayerCycles(layer.name, raster, cycles_per_window(layer, f), conv_cycles(layer, f)))
         elif isinstance(layer, FewdIFMaxPool):
             rows.append(LayerCycles(layer.name, lh * lw, 1, lh * lw))
+        else:  # concat, upsample: one output position per cycle
+            _, oh, ow = layer.out_shape
+            rows.append(LayerCycles(layer.name, oh * ow, 1, oh * ow))
     k, gh, gw = net.output_shape
     rows.append(LayerCycles("output", k * gh * gw, 1, k * gh * gw))
     return rows

@@ -124,9 +124,13 @@ def longest_walk(net: FewdIFNetwork) -> int:
     _, h, w = net.input_shape
     walks = [h * w]
     for layer in net.layers:
-        _, lh, lw = layer.in_shape
-        p = 0 if isinstance(layer, FewdIFMaxPool) else layer.padding
-        walks.append((lh + 2 * p) * (lw + 2 * p))
+        if isinstance(layer, ConvLike | FewdIFMaxPool):
+            _, lh, lw = layer.in_shape
+            p = layer.padding if isinstance(layer, ConvLike) else 0
+            walks.append((lh + 2 * p) * (lw + 2 * p))
+        else:  # concat, upsample: one output position per cycle
+            _, oh, ow = layer.out_shape
+            walks.append(oh * ow)
     return max(walks)
 
 
@@ -138,12 +142,11 @@ def default_folding(net: FewdIFNetwork, pixels_per_beat: int = 1) -> Folding:
     SIMD, with all timesteps in parallel. A layer that this leaves over the longest walk (a strided layer: its
     walk overlaps only part of the window work) gets the folding with the fewest lanes (PE * SIMD) that is not.
     """
-    net.require_chain("folding")
     _, h, w = net.input_shape
     bound = longest_walk(net)
     out: dict[str, LayerFolding] = {}
     for layer in net.layers:
-        if isinstance(layer, FewdIFMaxPool):
+        if not isinstance(layer, ConvLike):
             continue
         _, oh, ow = layer.out_shape
         budget = max(1, (h * w) // (oh * ow))
@@ -183,7 +186,7 @@ def resolve_folding(net: FewdIFNetwork, folding: Folding | Mapping[str, Any] | N
     if ppb < 1 or (h * w) % ppb:
         raise ConfigError(f"{where}: pixels_per_beat={ppb} must divide the {h * w} pixels of a frame")
     for layer in net.layers:
-        if isinstance(layer, FewdIFMaxPool):
+        if not isinstance(layer, ConvLike):
             continue
         f = resolved.layers[layer.name]
         n = window_elems(layer)
@@ -224,3 +227,15 @@ def load_folding(path: str | Path) -> Folding:
     layers = {name: _layer_from_dict(v if isinstance(v, dict) else {}, f"{path}: {name}")
               for name, v in doc.get("layers", {}).items()}
     return Folding(layers, int(doc.get("pixels_per_beat", 1)))
+
+
+def random_folding(net: FewdIFNetwork, rng: Any, pixels_per_beat: int = 1) -> Folding:
+    """A legal folding drawn at random (PE and SIMD among the divisors, timesteps in parallel or not): for tests
+    and sweeps that must hold at any folding. `rng` is a numpy Generator."""
+    out: dict[str, LayerFolding] = {}
+    for layer in net.layers:
+        if isinstance(layer, ConvLike):
+            pe = int(rng.choice(_divisors(layer.out_channels)))
+            simd = int(rng.choice(_divisors(window_elems(layer))))
+            out[layer.name] = LayerFolding(pe=pe, simd=simd, time_parallel=bool(rng.random() < 0.7))
+    return Folding(out, pixels_per_beat)

@@ -24,7 +24,6 @@ __all__ = ["MAX_BUS_WIDTH", "MIN_BUS_WIDTH", "OUT_WIDTH", "STATUS_WIDTH", "Strea
 
 def stream_format(net: FewdIFNetwork, pixels_per_beat: int = 1) -> StreamFormat:
     """The stream format of `net` with `pixels_per_beat` pixels per input beat."""
-    net.require_chain("the stream format")
     c, h, w = net.input_shape
     k, gh, gw = net.output_shape
     if pixels_per_beat < 1 or (h * w) % pixels_per_beat:

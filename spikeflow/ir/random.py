@@ -123,12 +123,21 @@ class _DagBuilder:
         return layer.name
 
 
+def _finer(b: _DagBuilder, rng: np.random.Generator, deep: str, fine: str) -> str:
+    """The finer scale: the deep features upsampled and joined with the fine ones, then a conv."""
+    up = b.upsample(b.conv(deep, int(rng.integers(2, 5)), kernel=1))
+    joined = b.concat(up, fine) if rng.random() < 0.5 else b.concat(fine, up)
+    return b.conv(joined, int(rng.integers(2, 6)))
+
+
 def random_dag_network(rng: np.random.Generator, input_shape: tuple[int, int, int] = (3, 16, 16),
-                       act_bits: int = 2, weight_bits: int = 4, name: str = "random-dag") -> FewdIFNetwork:
+                       act_bits: int = 2, weight_bits: int = 4, name: str = "random-dag",
+                       two_heads: bool | None = None) -> FewdIFNetwork:
     """A random YOLOv3-tiny-like DAG: a stem conv and pool, one to three blocks (residual ones add their input
     back, the shortcut forking from the main path), then a deeper stage whose head is the coarse output and,
     at random, a second, finer head on its upsampled features concatenated with the earlier ones. Input H and W
-    must be multiples of 4."""
+    must be multiples of 4. `two_heads`: whether the finer head is there (None: at random); with one head, the
+    upsampled deep features still join the fine ones at random, into the one head."""
     b = _DagBuilder(rng, input_shape, act_bits, weight_bits)
     x = b.pool(b.conv(NETWORK_INPUT, int(rng.integers(3, 7))))
     for _ in range(int(rng.integers(1, 4))):
@@ -140,11 +149,12 @@ def random_dag_network(rng: np.random.Generator, input_shape: tuple[int, int, in
             x = b.conv(x, int(rng.integers(2, 7)), kernel=int(rng.choice([1, 3])))
     fine = x
     deep = b.conv(b.pool(fine), int(rng.integers(3, 8)))
-    b.head(deep, int(rng.integers(2, 7)))
-    if rng.random() < 0.7:  # the second, finer scale: upsample the deep features and join the fine ones
-        up = b.upsample(b.conv(deep, int(rng.integers(2, 5)), kernel=1))
-        joined = b.concat(up, fine) if rng.random() < 0.5 else b.concat(fine, up)
-        b.head(b.conv(joined, int(rng.integers(2, 6))), int(rng.integers(2, 7)))
+    if two_heads is False and rng.random() < 0.5:
+        b.head(_finer(b, rng, deep, fine), int(rng.integers(2, 7)))  # one head, on the joined scales
+    else:
+        b.head(deep, int(rng.integers(2, 7)))
+        if two_heads or (two_heads is None and rng.random() < 0.7):
+            b.head(_finer(b, rng, deep, fine), int(rng.integers(2, 7)))
     net = FewdIFNetwork(name=name, input_shape=input_shape, act_bits=act_bits, layers=b.layers)
     net.validate()
     return net

@@ -6,13 +6,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from spikeflow.backends.hls.generator import generate_hls
-from spikeflow.backends.rtl import generate_rtl
 from spikeflow.errors import IRError
 from spikeflow.golden import run_counts, run_counts_heads
 from spikeflow.hw.cycles import estimate_cycles
 from spikeflow.hw.folding import default_folding
-from spikeflow.ir import IR_JSON, FewdIFConcat, FewdIFConv, FewdIFNetwork, load_network, signed_bits
+from spikeflow.ir import (
+    IR_JSON,
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFNetwork,
+    FewdIFUpsample,
+    load_network,
+    signed_bits,
+)
 from spikeflow.ir.random import random_dag_network, random_network
 
 
@@ -126,12 +133,23 @@ def test_the_residual_widens_the_accumulator() -> None:
     assert res.derive_acc_bits() >= replace(res, residual_shift=()).derive_acc_bits()
 
 
-@pytest.mark.parametrize("stage", ["RTL", "HLS", "cycle model", "folding"])
-def test_chain_only_stages_refuse_a_dag_by_name(stage: str, tmp_path) -> None:
+def test_a_chain_only_stage_refuses_a_dag_by_name() -> None:
     net = _residual_dag()
-    run = {"RTL": lambda: generate_rtl(net, tmp_path), "HLS": lambda: generate_hls(net, tmp_path),
-           "cycle model": lambda: estimate_cycles(net, default_folding(random_network(np.random.default_rng(0)))),
-           "folding": lambda: default_folding(net)}[stage]
-    with pytest.raises(IRError, match=f"{stage}.* takes a chain of layers; network 'random-dag' is not one"):
-        run()
+    res = _first(net, FewdIFConv, lambda c: c.has_residual)
+    with pytest.raises(IRError, match=f"autofold takes a chain of layers; network 'random-dag' is not one: layer "
+                                      f"'{res.name}' adds the shortcut"):
+        net.require_chain("autofold")
     assert random_network(np.random.default_rng(0)).is_chain
+    assert random_network(np.random.default_rng(0)).chain_problem is None
+
+
+def test_the_cycle_model_and_folding_take_a_dag() -> None:
+    net = next(n for n in (random_dag_network(np.random.default_rng(s), two_heads=False) for s in range(40))
+               if any(isinstance(layer, FewdIFConcat) for layer in n.layers))
+    folding = default_folding(net)
+    assert set(folding.layers) == {layer.name for layer in net.layers if isinstance(layer, FewdIFConv | FewdIFHead)}
+    rows = {r.layer: r for r in estimate_cycles(net, folding)}
+    for layer in net.layers:
+        if isinstance(layer, FewdIFConcat | FewdIFUpsample):
+            _, h, w = layer.out_shape
+            assert rows[layer.name].cycles == h * w  # one output position per cycle

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,24 @@ from spikeflow.errors import ConfigError
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding, window_out_reg
 from spikeflow.hw.resources import DSP_MIN_WEIGHT_WORDS, fifo_depth
+from spikeflow.hw.skew import branch_fifo_depths, forks
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, pack_fields, stream_format
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.ir import (
+    NETWORK_INPUT,
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    FewdIFUpsample,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_lane_sum", "spikeflow_axis_skid",
                "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window", "spikeflow_neuron", "spikeflow_head",
-               "spikeflow_maxpool", "spikeflow_axis_output")
+               "spikeflow_maxpool", "spikeflow_axis_output", "spikeflow_broadcast", "spikeflow_concat",
+               "spikeflow_upsample")
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
 RES_SHIFT_BITS = 5  # spikeflow_neuron RES_SHW: a residual shift of 0..24
@@ -148,11 +158,10 @@ class _Instance:
     module: str
     name: str
     params: list[tuple[str, str]]
-    s: str
-    m: str
+    connections: list[tuple[str, str]]  # (port, signal expression), after clk and rst
     comment: str
     layer: str = ""
-    shortcut_width: int = 0  # a neuron unit without a shortcut: its r_axis input width, tied off (0: not a neuron)
+    unused_wires: list[str] = field(default_factory=list)  # 1-bit wires that only collect an unused output
 
     def as_dict(self) -> dict[str, Any]:
         """The instance for tools that read the generated folder (instances.json): parameters as plain values,
@@ -167,6 +176,14 @@ class _Instance:
         return {"module": self.module, "instance": self.name, "layer": self.layer, "parameters": plain}
 
 
+def _axis(port: str, streams: list[str]) -> list[tuple[str, str]]:
+    """The tdata/tvalid/tready connections of `port` to one stream, or to several packed (stream 0 lowest)."""
+    def signal(kind: str) -> str:
+        names = [f"{st}_{kind}" for st in streams]
+        return names[0] if len(names) == 1 else "{" + ", ".join(reversed(names)) + "}"
+    return [(f"{port}_{kind}", signal(kind)) for kind in ("tdata", "tvalid", "tready")]
+
+
 def _mem_param(path: Path) -> str:
     """A ROM image parameter relative to the generated folder (see RtlBuild.mem_dir_define)."""
     return f'{{`{MEM_DIR_MACRO}, "{path.name}"}}'
@@ -174,65 +191,134 @@ def _mem_param(path: Path) -> str:
 
 def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFormat,
                 source: str) -> dict[str, Any]:
+    """The top's streams and instances. Every tensor of the IR's DAG is one stream (a layer's output after its
+    FIFO); a tensor read by several layers goes through a spikeflow_broadcast, each branch with a FIFO as deep as
+    the skew between the branches (spikeflow.hw.skew); a residual conv reads its shortcut on the neuron unit's
+    r_axis input, a concat joins its inputs' streams, an upsampler repeats its input's positions."""
     act = net.act_bits
     streams: list[_Stream] = [_Stream("in_pix", fmt.pixel_bits * fmt.channels)]
+    widths = {NETWORK_INPUT: fmt.pixel_bits * fmt.channels}
+    carrier = {NETWORK_INPUT: "in_pix"}  # tensor -> the stream that carries it
     insts: list[_Instance] = []
-    pix_bits = fmt.pixel_bits
+    fork_branches = forks(net)
+    depths = branch_fifo_depths(net)
+    branch_streams: dict[str, list[str]] = {}
 
-    def add(module: str, name: str, params: dict[str, Any], width: int, comment: str, shortcut_width: int = 0) -> None:
-        out = _Stream(f"{name}_out", width)
-        layer = next((n.name for n in net.layers if name == n.name or name.startswith(n.name + "_")), name)
-        insts.append(_Instance(module, f"u_{name}", [(k, str(v)) for k, v in params.items()],
-                               streams[-1].name, out.name, comment, layer, shortcut_width))
-        streams.append(out)
+    def new_stream(name: str, width: int) -> str:
+        streams.append(_Stream(name, width))
+        return name
 
-    for layer in net.layers:
-        lc, lh, lw = layer.in_shape
+    def add(module: str, name: str, params: dict[str, Any], inputs: list[tuple[str, list[str]]], width: int,
+            comment: str, layer: str, unused: list[str] | None = None,
+            extra: list[tuple[str, str]] | None = None) -> str:
+        out = new_stream(f"{name}_out", width)
+        connections = [c for port, sts in inputs for c in _axis(port, sts)] + _axis("m_axis", [out]) + (extra or [])
+        insts.append(_Instance(module, f"u_{name}", [(k, str(v)) for k, v in params.items()], connections, comment,
+                               layer, unused or []))
+        return out
+
+    def fifo(name: str, src: str, width: int, depth: int, comment: str, layer: str) -> str:
+        return add("spikeflow_axis_fifo", name, {"DATA_WIDTH": width, "DEPTH": depth}, [("s_axis", [src])], width,
+                   comment, layer)
+
+    def take(tensor: str, reader: str, index: int) -> str:
+        """The stream `reader` reads `tensor` from as its input `index` (a branch of a fork when it is forked)."""
+        if tensor not in fork_branches:
+            return carrier[tensor]
+        branches = fork_branches[tensor]
+        if tensor not in branch_streams:
+            width = widths[tensor]
+            outs = [f"{tensor}_br{i}" for i in range(len(branches))]
+            for o in outs:
+                new_stream(o, width)
+            insts.append(_Instance("spikeflow_broadcast", f"u_{tensor}_fork", [("WIDTH", str(width)),
+                                   ("N", str(len(branches)))], _axis("s_axis", [carrier[tensor]]) +
+                                   _axis("m_axis", outs), f"{tensor}: fork to {len(branches)} readers",
+                                   tensor))
+            branch_streams[tensor] = [
+                fifo(f"{tensor}_br{i}_fifo", o, width, depths[b], f"{tensor} -> {b.layer}: branch FIFO "
+                     f"(skew {depths[b]})", tensor) for i, (o, b) in enumerate(zip(outs, branches, strict=True))]
+        i = next(k for k, b in enumerate(branches) if b.layer == reader and b.index == index)
+        return branch_streams[tensor][i]
+
+    head_stream = ""
+    for layer, inputs in net.layer_inputs():
         if isinstance(layer, FewdIFMaxPool):
-            oc, oh, ow = layer.out_shape
-            add("spikeflow_maxpool", layer.name, {"CHANNELS": lc, "BITS": act, "IN_H": lh, "IN_W": lw,
-                                                  "KERNEL": layer.kernel, "STRIDE": layer.stride},
-                oc * act, f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}")
-            add("spikeflow_axis_fifo", f"{layer.name}_fifo",
-                {"DATA_WIDTH": oc * act, "DEPTH": fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
-            continue
-        f = fold[layer.name]
-        kk = layer.kernel
-        n = lc * kk * kk
-        in_bits = fmt.pixel_bits if layer.in_kind == "pixels" else pix_bits
-        add("spikeflow_window", f"{layer.name}_win",
-            {"PIX_W": lc * in_bits, "IN_H": lh, "IN_W": lw, "KERNEL": kk, "STRIDE": layer.stride,
-             "PADDING": layer.padding, "OUT_REG": int(window_out_reg(layer))}, n * in_bits,
-            f"{layer.name}: {kk}x{kk} windows, stride {layer.stride}, padding {layer.padding}")
-        use_dsp = (layer.in_kind == "pixels" and f.time_parallel
-                   and (n // f.simd) * (layer.out_channels // f.pe) >= DSP_MIN_WEIGHT_WORDS)
-        common = {"N_IN": n, "IN_BITS": in_bits, "IN_KIND": 0 if layer.in_kind == "pixels" else 1,
-                  "IN_MAX": layer.in_max, "OUT_CH": layer.out_channels, "PE": f.pe, "SIMD": f.simd,
-                  "TIME_PARALLEL": int(f.time_parallel), "WEIGHT_BITS": layer.weight_bits,
-                  "ACC_BITS": layer.acc_bits, "USE_DSP": int(use_dsp)}
-        mems = _layer_mems(layer, f, mem_dir)
-        desc = (f"{layer.name}: PE={f.pe} SIMD={f.simd} TIME_PARALLEL={int(f.time_parallel)}, "
-                f"{cycles_per_window(layer, f)} cycles per window")
-        oc, oh, ow = layer.out_shape
-        if isinstance(layer, FewdIFConv):
-            params = dict(common, FIRE=1, THRESHOLDS=layer.thresholds.shape[1], OUT_BITS=act,
-                          WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]),
-                          THRESH_FILE=_mem_param(mems["thresholds"]))
-            add("spikeflow_neuron", layer.name, params, oc * act, desc, oc * NEURON_RES_BITS)
-            add("spikeflow_axis_fifo", f"{layer.name}_fifo",
-                {"DATA_WIDTH": oc * act, "DEPTH": fifo_depth(ow)}, oc * act, f"{layer.name}: output FIFO")
-            pix_bits = act
+            oc, _, ow = layer.out_shape
+            lc, lh, lw = layer.in_shape
+            out = add("spikeflow_maxpool", layer.name, {"CHANNELS": lc, "BITS": act, "IN_H": lh, "IN_W": lw,
+                                                       "KERNEL": layer.kernel, "STRIDE": layer.stride},
+                      [("s_axis", [take(inputs[0], layer.name, 0)])], oc * act,
+                      f"{layer.name}: max-pool {layer.kernel}x{layer.kernel}/{layer.stride}", layer.name)
+            carrier[layer.name] = fifo(f"{layer.name}_fifo", out, oc * act, fifo_depth(ow),
+                                       f"{layer.name}: output FIFO", layer.name)
+        elif isinstance(layer, FewdIFConcat):
+            sts = [take(name, layer.name, i) for i, name in enumerate(inputs)]
+            total = sum(widths[name] for name in inputs)
+            carrier[layer.name] = add("spikeflow_concat", layer.name, {"N": len(inputs), "TOTAL_WIDTH": total},
+                                      [("s_axis", sts)], total,
+                                      f"{layer.name}: channel concat of {', '.join(inputs)}", layer.name)
+        elif isinstance(layer, FewdIFUpsample):
+            lc, lh, lw = layer.in_shape
+            carrier[layer.name] = add("spikeflow_upsample", layer.name,
+                                      {"PIX_W": lc * act, "IN_H": lh, "IN_W": lw, "FACTOR": layer.factor},
+                                      [("s_axis", [take(inputs[0], layer.name, 0)])], lc * act,
+                                      f"{layer.name}: nearest upsampling x{layer.factor}", layer.name)
         else:
-            params = dict(common, WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]))
-            add("spikeflow_head", layer.name, params, oc * layer.acc_bits, desc)
+            head_stream = _conv_instances(layer, inputs, fold[layer.name], fmt, act, mem_dir, add, fifo, take,
+                                          carrier)
+        widths[layer.name] = streams[-1].width
     return {
         "source": source,
         "mem_dir_macro": MEM_DIR_MACRO,
         "name": net.name,
         "stream": fmt,
-        "head_stream": streams[-1].name,
+        "head_stream": head_stream,
         "streams": streams, "instances": insts,
     }
+
+
+def _conv_instances(layer: FewdIFConv | FewdIFHead, inputs: tuple[str, ...], f: LayerFolding, fmt: StreamFormat,
+                    act: int, mem_dir: Path, add: Any, fifo: Any, take: Any, carrier: dict[str, str]) -> str:
+    """A conv or head layer: its window generator, its neuron unit (with the shortcut of a residual conv) and,
+    for a conv, its output FIFO. Returns the stream of the layer's output."""
+    lc, lh, lw = layer.in_shape
+    kk = layer.kernel
+    n = lc * kk * kk
+    in_bits = fmt.pixel_bits if layer.in_kind == "pixels" else act
+    win = add("spikeflow_window", f"{layer.name}_win",
+              {"PIX_W": lc * in_bits, "IN_H": lh, "IN_W": lw, "KERNEL": kk, "STRIDE": layer.stride,
+               "PADDING": layer.padding, "OUT_REG": int(window_out_reg(layer))},
+              [("s_axis", [take(inputs[0], layer.name, 0)])], n * in_bits,
+              f"{layer.name}: {kk}x{kk} windows, stride {layer.stride}, padding {layer.padding}", layer.name)
+    use_dsp = (layer.in_kind == "pixels" and f.time_parallel
+               and (n // f.simd) * (layer.out_channels // f.pe) >= DSP_MIN_WEIGHT_WORDS)
+    common = {"N_IN": n, "IN_BITS": in_bits, "IN_KIND": 0 if layer.in_kind == "pixels" else 1,
+              "IN_MAX": layer.in_max, "OUT_CH": layer.out_channels, "PE": f.pe, "SIMD": f.simd,
+              "TIME_PARALLEL": int(f.time_parallel), "WEIGHT_BITS": layer.weight_bits,
+              "ACC_BITS": layer.acc_bits, "USE_DSP": int(use_dsp)}
+    mems = _layer_mems(layer, f, mem_dir)
+    desc = (f"{layer.name}: PE={f.pe} SIMD={f.simd} TIME_PARALLEL={int(f.time_parallel)}, "
+            f"{cycles_per_window(layer, f)} cycles per window")
+    oc, _, ow = layer.out_shape
+    if isinstance(layer, FewdIFHead):
+        params = dict(common, WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]))
+        return add("spikeflow_head", layer.name, params, [("s_axis", [win])], oc * layer.acc_bits, desc, layer.name)
+    params = dict(common, FIRE=1, THRESHOLDS=layer.thresholds.shape[1], OUT_BITS=act,
+                  WEIGHT_FILE=_mem_param(mems["weights"]), BIAS_FILE=_mem_param(mems["bias"]),
+                  THRESH_FILE=_mem_param(mems["thresholds"]))
+    if layer.has_residual:
+        params.update(RESIDUAL=1, RES_BITS=act, RES_SHIFT_FILE=_mem_param(mems["res_shift"]))
+        out = add("spikeflow_neuron", layer.name, params,
+                  [("s_axis", [win]), ("r_axis", [take(inputs[1], layer.name, 1)])], oc * act, desc, layer.name)
+    else:
+        ready = f"u_{layer.name}_r_tready"  # no shortcut: the input tied off, its ready unused
+        out = add("spikeflow_neuron", layer.name, params, [("s_axis", [win])], oc * act, desc, layer.name,
+                  unused=[ready], extra=[("r_axis_tdata", f"{oc * NEURON_RES_BITS}'d0"), ("r_axis_tvalid", "1'b0"),
+                                         ("r_axis_tready", ready)])
+    carrier[layer.name] = fifo(f"{layer.name}_fifo", out, oc * act, fifo_depth(ow), f"{layer.name}: output FIFO",
+                               layer.name)
+    return carrier[layer.name]
 
 
 def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Mapping[str, Any] | None = None,
@@ -247,7 +333,6 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     pixels_per_beat, when given, overrides the folding's. The library modules are copied next to the top so the
     folder is self-contained.
     """
-    net.require_chain("the RTL back end")
     net.validate()
     fold = resolve_folding(net, folding)
     if pixels_per_beat is not None:
