@@ -46,8 +46,16 @@ def head_mismatches(net: FewdIFNetwork, out_dir: Path, seed: int, folding: Foldi
     return [int(np.count_nonzero(g != w)) for g, w in zip(got, want, strict=True)]
 
 
-def _check(seed: int, tmp_path: Path, fold: bool) -> None:
-    net = random_dag_network(np.random.default_rng(seed), name=f"dag{seed}")
+def _check(seed: int, tmp_path: Path, fold: bool, vary: bool = False) -> None:
+    """Seed's random DAG (with `vary`: a random input grid, act_bits and weight_bits) C-simulated against the
+    golden model: no mismatch on any head."""
+    shape, act_bits, weight_bits = (3, 16, 16), 2, 4
+    if vary:
+        pick = np.random.default_rng(seed + 2000)
+        shape = [(3, 16, 16), (3, 12, 20), (2, 8, 24), (1, 20, 8)][int(pick.integers(4))]
+        act_bits, weight_bits = int(pick.integers(2, 4)), int(pick.integers(3, 7))
+    net = random_dag_network(np.random.default_rng(seed), input_shape=shape, act_bits=act_bits,
+                             weight_bits=weight_bits, name=f"dag{seed}")
     folding = random_folding(net, np.random.default_rng(seed + 1000)) if fold else None
     assert head_mismatches(net, tmp_path / "hls", seed, folding) == [0] * len(net.heads)
 
@@ -64,8 +72,9 @@ def test_random_dag_with_random_folding_csim_bit_exact(tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 120))
 def test_random_dags_csim_bit_exact_20(seed, tmp_path) -> None:
-    """20 more random DAGs, every other one with a random folding and pixels per beat."""
-    _check(seed, tmp_path, fold=seed % 2 == 1)
+    """20 more random DAGs on random grids, act_bits 2-3 and weight_bits 3-6, every other one with a random
+    folding and pixels per beat."""
+    _check(seed, tmp_path, fold=seed % 2 == 1, vary=True)
 
 
 def _many_reads_network() -> FewdIFNetwork:
