@@ -85,3 +85,14 @@ def test_several_heads_are_refused_by_the_rtl_for_now(tmp_path) -> None:
     net = random_dag_network(np.random.default_rng(0), two_heads=True)
     with pytest.raises(IRError, match="has 2 heads"):
         generate_rtl(net, tmp_path)
+
+
+def test_a_dag_under_cocotb_with_idle_and_back_pressure(tmp_path) -> None:
+    """The cocotb network testbench (random idle on the input, back-pressure on the output) on a DAG with a
+    residual add, a fork, an upsample and a concat, against the golden model."""
+    from tests.backends.rtl.test_rtl_network import _run as run_network
+
+    net = next(n for n in (random_dag_network(np.random.default_rng(s), two_heads=False) for s in range(40))
+               if {FewdIFConcat, FewdIFUpsample} <= {type(layer) for layer in n.layers}
+               and any(isinstance(layer, FewdIFConv) and layer.has_residual for layer in n.layers))
+    run_network(net, tmp_path, frames=3, testcase=["test_back_to_back", "test_idle_and_backpressure"])
