@@ -30,7 +30,7 @@ def lower_maxpool(node: NodeProto, x: Activation, timesteps: int) -> tuple[FewdI
     return layer, x.with_layer(node.name, layer.out_shape)
 
 
-def _nearest_source(size_out: int, size_in: int, scale: float, transform: str, rounding: str) -> list[int] | None:
+def nearest_source(size_out: int, size_in: int, scale: float, transform: str, rounding: str) -> list[int] | None:
     """The input index ONNX Resize (mode nearest) reads for each output index, or None for an unknown mode."""
     coords = {"asymmetric": lambda y: y / scale,
               "half_pixel": lambda y: (y + 0.5) / scale - 0.5,
@@ -66,7 +66,7 @@ def lower_upsample(model: ModelWrapper, node: NodeProto, x: Activation,
     transform = attr(node, "coordinate_transformation_mode", "half_pixel")
     rounding = attr(node, "nearest_mode", "round_prefer_floor")
     size = 2 * max(h, w)
-    if _nearest_source(size, size // UPSAMPLE_FACTOR, UPSAMPLE_FACTOR, transform, rounding) != \
+    if nearest_source(size, size // UPSAMPLE_FACTOR, UPSAMPLE_FACTOR, transform, rounding) != \
             [y // UPSAMPLE_FACTOR for y in range(size)]:
         raise fail(node, f"coordinate_transformation_mode {transform} with nearest_mode {rounding} does not repeat "
                          f"each value on a {UPSAMPLE_FACTOR}x{UPSAMPLE_FACTOR} block")

@@ -60,6 +60,14 @@ def bilinear_upsample(m: onnx.ModelProto) -> None:
     resize.attribute.append(helper.make_attribute("mode", "linear"))
 
 
+def align_corners_upsample(m: onnx.ModelProto) -> None:
+    resize = node(m, "Resize")
+    for a in list(resize.attribute):
+        if a.name == "coordinate_transformation_mode":
+            resize.attribute.remove(a)
+    resize.attribute.append(helper.make_attribute("coordinate_transformation_mode", "align_corners"))
+
+
 def sigmoid_on_a_fork(m: onnx.ModelProto) -> None:
     """A Sigmoid reading the concat's output beside the conv that reads it."""
     concat = node(m, "Concat")
@@ -80,6 +88,9 @@ CASES: list[tuple[str, Callable[[onnx.ModelProto], None], str]] = [
      r"^node 'Concat_0' \(Concat\): input scales [0-9.e-]+ and [0-9.e-]+ differ by [0-9.e-]+, not a power of two"),
     ("bilinear upsampling", bilinear_upsample,
      r"^node 'Resize_0' \(Resize\): only nearest upsampling by 2 in H and W is supported, not mode linear"),
+    ("align-corners upsampling", align_corners_upsample,
+     r"^node 'Resize_0' \(Resize\): coordinate_transformation_mode align_corners with nearest_mode floor does not "
+     r"repeat each value on a 2x2 block"),
     ("unsupported node on a fork", sigmoid_on_a_fork, r"^node 'Sigmoid_0' \(Sigmoid\): activation other than"),
     ("concat along height", concat_along_height, r"^node 'Concat_0' \(Concat\): concat along axis 2"),
 ]
