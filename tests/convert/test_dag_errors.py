@@ -52,20 +52,20 @@ def concat_input_at_a_third(m: onnx.ModelProto) -> None:
     scale_quant(m, producer(m, resize.input[0]), 1.5)
 
 
-def bilinear_upsample(m: onnx.ModelProto) -> None:
+def set_resize_attribute(m: onnx.ModelProto, name: str, value: str) -> None:
     resize = node(m, "Resize")
     for a in list(resize.attribute):
-        if a.name == "mode":
+        if a.name == name:
             resize.attribute.remove(a)
-    resize.attribute.append(helper.make_attribute("mode", "linear"))
+    resize.attribute.append(helper.make_attribute(name, value))
+
+
+def bilinear_upsample(m: onnx.ModelProto) -> None:
+    set_resize_attribute(m, "mode", "linear")
 
 
 def align_corners_upsample(m: onnx.ModelProto) -> None:
-    resize = node(m, "Resize")
-    for a in list(resize.attribute):
-        if a.name == "coordinate_transformation_mode":
-            resize.attribute.remove(a)
-    resize.attribute.append(helper.make_attribute("coordinate_transformation_mode", "align_corners"))
+    set_resize_attribute(m, "coordinate_transformation_mode", "align_corners")
 
 
 def sigmoid_on_a_fork(m: onnx.ModelProto) -> None:
