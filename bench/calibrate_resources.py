@@ -1,15 +1,16 @@
 """Fit the analytical resource model (spikeflow/hw/resources.py) to the per-layer Yosys figures of estimate steps.
 
-    python bench/calibrate_resources.py [BUILD ...] [--write] [--family xcup] [--hold-out NAME,...]
+    python bench/calibrate_resources.py [BUILD ...] [--write] [--family xcup|ecp5] [--hold-out NAME,...]
 
 Each BUILD is a build folder with ir/, rtl/folding.json and report/resources.json from the `estimate` step
 (default: every row of `make bench` under build/bench/ and every point of bench/calibration_sweep.py under
-build/calib/, synthesised for the family). --hold-out leaves the named builds out of the fit and marks them
-in the table, to see how the model does on foldings it was not fitted to. The LUT and FF coefficients
-are fitted by non-negative least squares on relative errors (each layer weighs the same, whatever its size);
-conv/head layers and max-pool stages have fixed costs of their own. It prints, per layer, Yosys against the model for
-LUT, FF, BRAM36 and DSP with the error in percent, and with --write stores the coefficients and their provenance
-in spikeflow/hw/resource_model.json, which the fold step reads. --check compares the stored model instead.
+build/calib/ and build/calib-<family>/, synthesised for the family). --hold-out leaves the named builds out of
+the fit and marks them in the table, to see how the model does on foldings it was not fitted to. The LUT and FF
+coefficients are fitted by non-negative least squares on relative errors (each layer weighs the same, whatever
+its size); conv/head layers and max-pool stages have fixed costs of their own. It prints, per layer, Yosys
+against the model for LUT, FF, BRAM36 and DSP with the error in percent, and with --write stores the
+coefficients and their provenance in spikeflow/hw/resource_model.json (resource_model_ecp5.json for --family
+ecp5), which the fold step reads. --check compares the stored model instead.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from scipy.optimize import nnls
 from spikeflow.flow.report import command_line
 from spikeflow.hw.folding import load_folding
 from spikeflow.hw.resources import (
-    CALIBRATION_FILE,
     FF_FEATURES,
     LUT_FEATURES,
     ResourceModel,
+    calibration_file,
     features,
     layer_resources,
     load_model,
@@ -77,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("builds", nargs="*", type=Path)
     ap.add_argument("--family", default="xcup", help="fit to the runs for this Yosys family (default xcup)")
-    ap.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
+    ap.add_argument("--write", action="store_true",
+                    help="store the fit in spikeflow/hw/resource_model.json (resource_model_ecp5.json for ecp5)")
     ap.add_argument("--hold-out", default="", help="comma-separated build names to leave out of the fit")
     ap.add_argument("--check", action="store_true",
                     help="no fit: compare the stored model (resource_model.json) with the Yosys figures")
     args = ap.parse_args(argv)
     builds = args.builds or sorted(p.parent.parent for pattern in ("build/bench/*/report/resources.json",
-                                                                   "build/calib/*/report/resources.json")
+                                                                   "build/calib/*/report/resources.json",
+                                                                   "build/calib-*/*/report/resources.json")
                                    for p in Path().glob(pattern))
     held = {name for name in args.hold_out.split(",") if name}
     rows, tool = [], None
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no estimate reports for family {args.family} among {[str(b) for b in builds]}", file=sys.stderr)
         return 2
     if args.check:
-        model, note = load_model()
+        model, note = load_model(calibration_file(args.family))
         print(f"stored model: {note}")
     else:
         fitted = [r for r in rows if r["build"] not in held]
@@ -128,11 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         if held:
             print("error: --write stores a fit to all builds; drop --hold-out", file=sys.stderr)
             return 2
-        CALIBRATION_FILE.write_text(json.dumps({
+        calibration_file(args.family).write_text(json.dumps({
             "coefficients": model.as_dict(), "tool": tool, "family": args.family, "layers_fitted": len(rows),
             "builds": sorted({r["build"] for r in rows}), "max_error_percent": worst, "command": command_line(),
         }, indent=1) + "\n")
-        print(f"written: {CALIBRATION_FILE}")
+        print(f"written: {calibration_file(args.family)}")
     return 0
 
 

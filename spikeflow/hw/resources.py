@@ -29,7 +29,8 @@ Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost (one f
 max-pool stages). The coefficients are fitted by `bench/calibrate_resources.py` to the per-layer Yosys figures
 of the `make bench` rows and of the single-layer sweep `bench/calibration_sweep.py` (`make calibrate` runs
 both), and stored with their provenance in `resource_model.json` next to this file; `calibration_note()` says
-where they came from.
+where they came from. ECP5 parts have a fit of their own, made the same way from synth_ecp5 runs
+(`resource_model_ecp5.json`, in LUT4s, flip-flops, two 18 kbit EBRs per BRAM36): `model_for(family)` picks it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from spikeflow.hw.folding import Folding, LayerFolding, window_elems, window_out
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
 CALIBRATION_FILE = Path(__file__).with_name("resource_model.json")
+# A fit per synthesis family; the Xilinx families without one of their own use the xcup fit
+CALIBRATION_FILES = {"xcup": CALIBRATION_FILE, "ecp5": Path(__file__).with_name("resource_model_ecp5.json")}
 RAMB36_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2), (32768, 1))  # depth, width
 RAMB18_SHAPES = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 # Pixel layers use DSP multiplies (USE_DSP=1, set by the RTL generator) only when their weights change from cycle
@@ -157,6 +160,22 @@ DEFAULT_MODEL, CALIBRATION = load_model()
 
 def calibration_note() -> str:
     return CALIBRATION
+
+
+def calibration_file(family: str) -> Path:
+    """Where the fit for a synthesis family is stored (the xcup fit for the other Xilinx families)."""
+    return CALIBRATION_FILES.get(family, CALIBRATION_FILE)
+
+
+def model_for(family: str) -> tuple[ResourceModel, str]:
+    """The fitted model for a synthesis family and its provenance note; for "ecp5" without its fit, the xcup fit
+    with a note saying so."""
+    path = calibration_file(family)
+    if path == CALIBRATION_FILE:
+        return DEFAULT_MODEL, CALIBRATION
+    if not path.is_file():
+        return DEFAULT_MODEL, f"no {family} fit ({path.name} missing): the xcup fit, {CALIBRATION}"
+    return load_model(path)
 
 
 @dataclass

@@ -28,13 +28,14 @@ def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
         origin = str(cfg.folding)
     elif cfg.target_fps:
         from spikeflow.hw.autofold import fold_to_target
-        from spikeflow.hw.resources import CALIBRATION
+        from spikeflow.hw.resources import model_for
 
-        plan = fold_to_target(net, cfg.clock, cfg.target_fps, cfg.board.spec.capacity)
+        model, note = model_for(cfg.board.spec.family)
+        plan = fold_to_target(net, cfg.clock, cfg.target_fps, cfg.board.spec.capacity, model)
         folding = plan.folding
         origin = (f"automatic folding for {cfg.target_fps:,.0f} FPS at {cfg.clock:g} MHz on {cfg.board.spec.part} "
                   f"(budget {plan.budget_cycles:,} cycles per frame)")
-        write_report(build.root, "folding", {**plan.as_dict(), "resource_model": CALIBRATION})
+        write_report(build.root, "folding", {**plan.as_dict(), "resource_model": note})
     else:
         folding = default_folding(net)
         origin = "default folding (one input pixel per cycle)"
