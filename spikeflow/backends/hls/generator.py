@@ -14,10 +14,9 @@ from typing import Any
 
 import jinja2
 
-from spikeflow.backends.hls.dag_folding import resolve_hls_folding
 from spikeflow.backends.hls.view import TopView, build_view
 from spikeflow.hw.boards import DEFAULT_BOARD, Board
-from spikeflow.hw.folding import Folding
+from spikeflow.hw.folding import Folding, resolve_folding
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, stream_format
 from spikeflow.ir import PIXEL_BITS, FewdIFNetwork
@@ -78,8 +77,8 @@ class HlsBuild:
 
 def head_formats(net: FewdIFNetwork, pixels_per_beat: int) -> list[StreamFormat]:
     """The stream format of each head's output port (the input's fields are the same in all), in net.heads
-    order. A chain's is stream_format's; spikeflow.hw.stream takes chains only, so a DAG's are built here."""
-    if net.is_chain:
+    order. One head: stream_format's; spikeflow.hw.stream takes one head, so several heads' are built here."""
+    if len(net.heads) == 1:
         return [stream_format(net, pixels_per_beat)]
     c, h, w = net.input_shape
     return [StreamFormat(c, h, w, pixels_per_beat, *head.out_shape, head.acc_bits, pixel_bits=PIXEL_BITS)
@@ -99,11 +98,11 @@ def generate_hls(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     into out_dir (e.g. build/<name>/hls), with the header library copied to `include/` so that the folder is
     self-contained for Vitis HLS.
 
-    folding as for the RTL (folding.json's Folding, or a map of layer name to pe/simd/time_parallel; for a DAG see
-    dag_folding.py); target defaults to the default board's part and clock.
+    folding as for the RTL (folding.json's Folding, or a map of layer name to pe/simd/time_parallel); target
+    defaults to the default board's part and clock.
     """
     net.validate()
-    fold = resolve_hls_folding(net, folding)
+    fold = resolve_folding(net, folding)
     heads = head_formats(net, fold.pixels_per_beat)
     target = target or HlsTarget.of(DEFAULT_BOARD)
     out_dir = Path(out_dir).resolve()

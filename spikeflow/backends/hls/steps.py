@@ -15,7 +15,6 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
-from spikeflow.hw.folding import Folding
 from spikeflow.ir import load_network
 from spikeflow.verify.compare import compare
 from spikeflow.verify.report import print_stages, record_stages
@@ -31,8 +30,7 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     from spikeflow.golden import run_counts_heads
 
     net = load_network(build.ir)
-    folding = ensure_folding(build, cfg) if net.is_chain else _dag_folding(build, cfg)
-    hls = generate_hls(net, build.hls, folding=folding, target=HlsTarget.of(cfg.board, cfg.clock),
+    hls = generate_hls(net, build.hls, folding=ensure_folding(build, cfg), target=HlsTarget.of(cfg.board, cfg.clock),
                        source=f"{build.ir_json}")
     print(f"   HLS: {hls.out_dir} (top {hls.top}, Vitis HLS script {hls.script.name}); s_axis {hls.stream.in_width} "
           f"bits, m_axis {hls.stream.out_width} bits; {hls.target.part} at {hls.target.clock_mhz:g} MHz")
@@ -72,15 +70,6 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     if not result.passed:
         raise StepError(f"HLS C-simulation differs from the golden model in {result.mismatches} values over "
                         f"{result.mismatched_frames} frame(s): see {build.report / 'verify.json'}")
-
-
-def _dag_folding(build: BuildDir, cfg: BuildConfig) -> Folding | None:
-    """A DAG's folding: the build's folding.json, else the config's folding file, else None (generate_hls
-    completes it, spikeflow/backends/hls/dag_folding.py). The fold step takes chains only."""
-    from spikeflow.hw.folding import load_folding
-
-    path = build.folding if build.folding.is_file() else cfg.folding
-    return load_folding(path) if path else None
 
 
 def heads_side_by_side(heads: list[np.ndarray]) -> np.ndarray:

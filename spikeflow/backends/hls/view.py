@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spikeflow.backends.hls.branches import branch_depths, readers
 from spikeflow.hw.folding import Folding, passes
+from spikeflow.hw.skew import Branch, branch_fifo_depths, forks
 from spikeflow.hw.stream import StreamFormat
 from spikeflow.ir import (
     NETWORK_INPUT,
@@ -151,13 +151,14 @@ def build_view(net: FewdIFNetwork, fold: Folding, heads: list[StreamFormat], vie
 
 class _ViewBuilder:
     """Fills a TopView layer by layer over the IR's DAG: every tensor has one producer stream, forked into one
-    stream per read when it is read more than once (branches.py)."""
+    stream per read when it is read more than once (spikeflow.hw.skew sizes the branch FIFOs)."""
 
     def __init__(self, net: FewdIFNetwork, fold: Folding, heads: list[StreamFormat], view: TopView):
         self.net, self.fold, self.view = net, fold, view
-        self.reads = readers(net)
-        self.depths = branch_depths(net)
-        self.routes: dict[tuple[str, int], _Stream] = {}  # (layer, input slot) -> the stream it reads
+        self.forks = forks(net)
+        self.depths = branch_fifo_depths(net)
+        self.single: dict[str, _Stream] = {}  # a tensor read once -> its stream
+        self.branch: dict[Branch, _Stream] = {}  # a read of a forked tensor -> its stream out of the fork
         self.head_streams: list[_Stream] = []
         self.heads = heads
 
@@ -181,7 +182,8 @@ class _ViewBuilder:
         view.calls.append(f"spikeflow::axis_input<input_config>(s_axis, {pixels.name});")
         self.route(NETWORK_INPUT, pixels, fmt.pixel_bits, net.input_shape)
         for layer, inputs in net.layer_inputs():
-            ins = [self.routes[(layer.name, slot)] for slot in range(len(inputs))]
+            ins = [self.branch.get(Branch(name, layer.name, slot)) or self.single[name]
+                   for slot, name in enumerate(inputs)]
             if isinstance(layer, FewdIFMaxPool):
                 out = self.maxpool(layer, ins[0])
             elif isinstance(layer, FewdIFConcat):
@@ -198,28 +200,31 @@ class _ViewBuilder:
         return view
 
     def route(self, tensor: str, source: _Stream, bits: int, shape: tuple[int, int, int]) -> None:
-        """Connect the tensor's stream to its reads: directly when read once, else through a cascade of forks."""
-        reads = self.reads[tensor]
-        if len(reads) == 1:
-            self.routes[reads[0]] = source
+        """Connect the tensor's stream to its reads: directly when read once, else through a cascade of forks whose
+        output streams are as deep as spikeflow.hw.skew sizes each branch's FIFO."""
+        branches = self.forks.get(tensor)
+        if not branches:
+            self.single[tensor] = source
             return
         c, h, w = shape
         base = source.name.removesuffix("_out")
         cfg = f"{c_name(base)}_fork_config"
-        depth = self.depths[tensor]
+        depths = [self.depths[b] for b in branches]
         self.use("fork.h")
-        self.view.configs.append(_Config(cfg, f"{tensor}: fork to {len(reads)} readers "
-                                              f"({', '.join(name for name, _ in reads)}); branch FIFOs of {depth}", [
+        self.view.configs.append(_Config(cfg, f"{tensor}: fork to {len(branches)} readers "
+                                              f"({', '.join(b.layer for b in branches)}); branch FIFOs of "
+                                              f"{', '.join(map(str, depths))} (spikeflow/hw/skew.py)", [
             _Field("channels", str(c), ""), _Field("bits", str(bits), ""), _Field("positions", str(h * w), "")]))
-        names = [name for name, _ in reads]
-        targets = [self.stream(f"{base}_to_{c_name(name)}" + (f"_{slot}" if names.count(name) > 1 else ""),
-                               source.type, depth) for name, slot in reads]
+        names = [b.layer for b in branches]
+        targets = [self.stream(f"{base}_to_{c_name(b.layer)}" + (f"_{b.index}" if names.count(b.layer) > 1 else ""),
+                               source.type, depth) for b, depth in zip(branches, depths, strict=True)]
         current = source
         for i, target in enumerate(targets[:-1]):
-            rest = targets[-1] if i == len(targets) - 2 else self.stream(f"{base}_fork{i}", source.type, depth)
+            last = i == len(targets) - 2
+            rest = targets[-1] if last else self.stream(f"{base}_fork{i}", source.type, max(depths[i + 1:]))
             self.view.calls.append(f"spikeflow::fewdif_fork<{cfg}>({current.name}, {target.name}, {rest.name});")
             current = rest
-        self.routes.update(zip(reads, targets, strict=True))
+        self.branch.update(zip(branches, targets, strict=True))
 
     def maxpool(self, layer: FewdIFMaxPool, source: _Stream) -> _Stream:
         name = c_name(layer.name)

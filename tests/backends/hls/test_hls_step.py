@@ -16,6 +16,7 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig, ModelSource
 from spikeflow.flow.frames import FrameSet
 from spikeflow.hw.boards import Board
+from spikeflow.hw.folding import default_folding
 from spikeflow.ir import FewdIFNetwork
 from spikeflow.ir.random import random_dag_network, random_network
 from tests.backends.hls.hlstools import require_csim, require_tclsh
@@ -84,11 +85,13 @@ def test_hls_step_fails_on_a_mismatch(tmp_path, monkeypatch) -> None:
 
 
 def test_hls_step_on_a_dag_with_two_heads(tmp_path, monkeypatch, capsys) -> None:
-    """A DAG (no folding.json: the fold step takes chains only) is C-simulated and every head compared."""
+    """A two-head DAG is C-simulated and every head compared. Its folding.json is written here: the fold step's
+    cycle estimate (spikeflow/hw/cycles.py) takes one head."""
     require_csim()
     net = random_dag_network(np.random.default_rng(0))
     assert len(net.heads) == 2
     build, cfg = _build(tmp_path, net)
+    default_folding(net).save(build.folding)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     step_hls(build, cfg)
     assert "2 heads" in capsys.readouterr().out
