@@ -30,7 +30,7 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
       (spikeflow.hw.folding.conv_cycles);
     - max-pool: one input position per cycle;
     - concat: one position per cycle; upsampler: one output position per cycle;
-    - output: one head value per beat.
+    - output: one head value per beat (a row per head when there are several, each on its own port).
     A fork adds no stage: its branches run in parallel, each at its own stages' pace.
     """
     c, h, w = net.input_shape
@@ -48,8 +48,10 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
         else:  # concat, upsample: one output position per cycle
             _, oh, ow = layer.out_shape
             rows.append(LayerCycles(layer.name, oh * ow, 1, oh * ow))
-    k, gh, gw = net.output_shape
-    rows.append(LayerCycles("output", k * gh * gw, 1, k * gh * gw))
+    heads = net.heads
+    for head in heads:  # one head value per beat, on each head's own output port
+        k, gh, gw = head.out_shape
+        rows.append(LayerCycles("output" if len(heads) == 1 else f"output:{head.name}", k * gh * gw, 1, k * gh * gw))
     return rows
 
 

@@ -153,3 +153,12 @@ def test_the_cycle_model_and_folding_take_a_dag() -> None:
         if isinstance(layer, FewdIFConcat | FewdIFUpsample):
             _, h, w = layer.out_shape
             assert rows[layer.name].cycles == h * w  # one output position per cycle
+
+
+def test_the_cycle_model_has_an_output_row_per_head() -> None:
+    net = _two_head_dag()
+    rows = {r.layer: r for r in estimate_cycles(net, default_folding(net))}
+    for head in net.heads:
+        k, h, w = head.out_shape
+        assert rows[f"output:{head.name}"].cycles == k * h * w
+    assert "output" not in rows
