@@ -6,6 +6,9 @@ score above the threshold; the best ``MAX_NMS`` of them; per-class greedy NMS; t
 arithmetic follows the flow's former torch code operation by operation, so both give the same detections (up to
 an ulp of the sigmoid). Only the rows whose objectness can reach the threshold are decoded: a score is at most
 its objectness, and the bound is found once per threshold (on the integer head values in `decode_values`).
+
+Several heads (a detector with heads at several strides, each with its own anchors): `decode_heads` (integer
+values) and `decode_heads_float` decode each head as above and pass the candidates of all heads through ONE NMS.
 """
 
 from __future__ import annotations
@@ -394,32 +397,97 @@ def _best_per_frame(scores: np.ndarray, frame: np.ndarray, frames: int) -> np.nd
     return np.concatenate(parts)
 
 
+def _candidates(logits: np.ndarray, frame: np.ndarray, conf: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The float32 sigmoid of some rows' logits [S, 5+nc], and their candidates (score > conf, in row then class
+    order): (sigmoids, row, label, score, frame)."""
+    s = _sigmoid32(logits)
+    score = s[:, 4:5] * s[:, 5:]
+    row, label = np.nonzero(score > conf)
+    return s, row, label, score[row, label], frame[row]
+
+
+def _boxes(s: np.ndarray, row: np.ndarray, cell: np.ndarray, anchor: np.ndarray, geo: _Geometry) -> np.ndarray:
+    """float32 xyxy boxes of the given rows (their sigmoids s, grid cells and anchors)."""
+    s4 = s[row, :4]
+    xy = (s4[:, :2] * _TWO - _HALF + geo.cells[cell[row]]) * geo.stride
+    wh = np.square(s4[:, 2:] * _TWO) * geo.anchors[anchor[row]]
+    half = wh / _TWO
+    return np.concatenate((xy - half, xy + half), axis=1)
+
+
+def _nms_split(boxes: np.ndarray, score: np.ndarray, label: np.ndarray, frame: np.ndarray, frames: int, iou: float,
+               max_det: int) -> list[Detections]:
+    """Per-class NMS of each frame's candidates (`frame` ascending) and the detections per frame."""
+    keep = _nms_frames(boxes, score, label, frame, iou, max_det, True)
+    boxes, score, label, frame = boxes[keep], score[keep], label[keep].astype(np.int64), frame[keep]
+    if frames == 1:
+        return [Detections(boxes, score, label)]
+    bounds = np.searchsorted(frame, np.arange(frames + 1)).tolist()
+    return [Detections(boxes[a:b], score[a:b], label[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _decode_rows(logits: np.ndarray, frame: np.ndarray, cell: np.ndarray, anchor: np.ndarray, frames: int,
                  geo: _Geometry, conf: float, iou: float, max_det: int) -> list[Detections]:
     """The exact float32 decode of some rows (logits [S, 5+nc] of grid cells gy*G+gx and anchors, ordered by frame,
     cell, anchor), their candidates (score > conf, in row then class order), the best MAX_NMS per frame, and each
     frame's NMS."""
-    s = _sigmoid32(logits)
-    score = s[:, 4:5] * s[:, 5:]
-    row, label = np.nonzero(score > conf)
+    s, row, label, cand_score, cand_frame = _candidates(logits, frame, conf)
     if row.shape[0] == 0:
         return [Detections.empty() for _ in range(frames)]
-    cand_score, cand_frame = score[row, label], frame[row]
     if row.shape[0] > MAX_NMS:
         best = _best_per_frame(cand_score, cand_frame, frames)
         if best is not None:
             row, label, cand_score, cand_frame = row[best], label[best], cand_score[best], cand_frame[best]
-    s4 = s[row, :4]
-    xy = (s4[:, :2] * _TWO - _HALF + geo.cells[cell[row]]) * geo.stride
-    wh = np.square(s4[:, 2:] * _TWO) * geo.anchors[anchor[row]]
-    half = wh / _TWO
-    boxes = np.concatenate((xy - half, xy + half), axis=1)
-    keep = _nms_frames(boxes, cand_score, label, cand_frame, iou, max_det, True)
-    boxes, cand_score, label, cand_frame = boxes[keep], cand_score[keep], label[keep].astype(np.int64), cand_frame[keep]
-    if frames == 1:
-        return [Detections(boxes, cand_score, label)]
-    bounds = np.searchsorted(cand_frame, np.arange(frames + 1)).tolist()
-    return [Detections(boxes[a:b], cand_score[a:b], label[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return _nms_split(_boxes(s, row, cell, anchor, geo), cand_score, label, cand_frame, frames, iou, max_det)
+
+
+#: One head's rows to decode: (logits [S, 5+nc], frame, cell, anchor, geometry), rows ordered by frame.
+_HeadRows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, _Geometry]
+
+
+def _decode_head_rows(heads: list[_HeadRows], frames: int, conf: float, iou: float,
+                      max_det: int) -> list[Detections]:
+    """`_decode_rows` over several heads: the candidates of all heads (per frame: head by head, each in row then
+    class order), the best MAX_NMS of them per frame, and ONE per-class NMS per frame over all heads' boxes. With
+    one head it is `_decode_rows`."""
+    found = [_candidates(logits, frame, conf) for logits, frame, *_ in heads]
+    head = np.concatenate([np.full(c[1].shape[0], h, np.int64) for h, c in enumerate(found)])
+    row, label, score, frame = (np.concatenate([c[i] for c in found]) for i in range(1, 5))
+    if row.shape[0] == 0:
+        return [Detections.empty() for _ in range(frames)]
+    order = np.argsort(frame, kind="stable")  # by frame, then head, row and class as found
+    if row.shape[0] > MAX_NMS:
+        best = _best_per_frame(score[order], frame[order], frames)
+        if best is not None:
+            order = order[best]
+    row, label, score, frame, head = row[order], label[order], score[order], frame[order], head[order]
+    boxes = np.empty((row.shape[0], 4), np.float32)
+    for h, ((_, _, cell, anchor, geo), (s, *_)) in enumerate(zip(heads, found)):
+        mine = head == h
+        if mine.any():
+            boxes[mine] = _boxes(s, row[mine], cell, anchor, geo)
+    return _nms_split(boxes, score, label, frame, frames, iou, max_det)
+
+
+def _float_rows(head_out: Any, geo: _Geometry, conf: float) -> tuple[_HeadRows, int]:
+    """The rows of a float head output [N, K, G, G] (or [K, G, G]) whose objectness can pass conf, and N."""
+    x = np.asarray(head_out, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    g = geo.grid
+    if x.ndim != 4 or x.shape[1:] != (geo.channels, g, g):
+        raise ValueError(f"head output shape {x.shape} does not match the head [N, {geo.channels}, {g}, {g}]")
+    n = x.shape[0]
+    x4 = x.reshape(n, geo.num_anchors, geo.outputs, g * g)
+    bound = _logit_bound(conf)
+    obj = x4[:, :, 4].transpose(0, 2, 1)  # [N, G*G, A]
+    if bound == math.inf:
+        mask = np.zeros(obj.shape, dtype=bool)
+    else:
+        mask = np.ones(obj.shape, dtype=bool) if bound is None else obj > np.float32(bound)
+    frame, cell, anchor = np.nonzero(mask)
+    return (x4[frame, anchor, :, cell], frame, cell, anchor, geo), n
 
 
 def decode_float(head_out: Any, params_or_spec: Any, conf_threshold: float = 0.001, iou_threshold: float = 0.5,
@@ -432,21 +500,10 @@ def decode_float(head_out: Any, params_or_spec: Any, conf_threshold: float = 0.0
     """
     geo = _geometry_of(params_or_spec)
     conf, iou, max_det = _thresholds(conf_threshold, iou_threshold, max_det)
-    x = np.asarray(head_out, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[None]
-    g = geo.grid
-    if x.ndim != 4 or x.shape[1:] != (geo.channels, g, g):
-        raise ValueError(f"head output shape {x.shape} does not match the head [N, {geo.channels}, {g}, {g}]")
-    n = x.shape[0]
-    x4 = x.reshape(n, geo.num_anchors, geo.outputs, g * g)
-    bound = _logit_bound(conf)
-    if bound == math.inf:
+    rows, n = _float_rows(head_out, geo, conf)
+    if _logit_bound(conf) == math.inf:
         return [Detections.empty() for _ in range(n)]
-    obj = x4[:, :, 4].transpose(0, 2, 1)  # [N, G*G, A]
-    mask = np.ones(obj.shape, dtype=bool) if bound is None else obj > np.float32(bound)
-    frame, cell, anchor = np.nonzero(mask)
-    return _decode_rows(x4[frame, anchor, :, cell], frame, cell, anchor, n, geo, conf, iou, max_det)
+    return _decode_rows(*rows[:4], n, geo, conf, iou, max_det)
 
 
 def _values_view(values: Any, geo: _Geometry, layout: str | None) -> tuple[np.ndarray, bool]:
@@ -476,19 +533,14 @@ def _values_view(values: Any, geo: _Geometry, layout: str | None) -> tuple[np.nd
     return v.reshape(n, g * g, geo.num_anchors, geo.outputs), False
 
 
-def decode_values(values: Any, params: HeadParams, conf_threshold: float, iou_threshold: float, max_det: int,
-                  layout: str | None = None) -> list[Detections]:
-    """Integer head values V -> detections per frame, exactly `decode_float` of float32(V x out_scale).
-
-    `values`: [N, K, G, G], or the device's stream order [N, G*G*K] / [N, G, G, K] (read in place), or one frame
-    of either. `layout` ("channels_first" or "stream") is needed only when K = G makes the shape ambiguous.
-    """
+def _value_rows(values: Any, params: HeadParams, conf: float, layout: str | None) -> tuple[_HeadRows, int]:
+    """The rows of integer head values whose objectness can pass conf, as float32 logits (V x out_scale), and N."""
     geo = _geometry_of(params)
-    conf, iou, max_det = _thresholds(conf_threshold, iou_threshold, max_det)
     v4, channels_first = _values_view(values, geo, layout)
     n = v4.shape[0]
     if _logit_bound(conf) == math.inf:
-        return [Detections.empty() for _ in range(n)]
+        empty = np.zeros(0, np.int64)
+        return (np.zeros((0, geo.outputs), np.float32), empty, empty, empty, geo), n
     scales = _scales(params)
     bounds = scales.obj_bounds(conf)
     obj = v4[:, :, 4].transpose(0, 2, 1) if channels_first else v4[..., 4]  # [N, G*G, A]
@@ -496,4 +548,78 @@ def decode_values(values: Any, params: HeadParams, conf_threshold: float, iou_th
     frame, cell, anchor = np.nonzero(mask)
     rows = v4[frame, anchor, :, cell] if channels_first else v4[frame, cell, anchor]
     logits = (rows.astype(np.float64) * scales.scale[anchor]).astype(np.float32)
-    return _decode_rows(logits, frame, cell, anchor, n, geo, conf, iou, max_det)
+    return (logits, frame, cell, anchor, geo), n
+
+
+def decode_values(values: Any, params: HeadParams, conf_threshold: float, iou_threshold: float, max_det: int,
+                  layout: str | None = None) -> list[Detections]:
+    """Integer head values V -> detections per frame, exactly `decode_float` of float32(V x out_scale).
+
+    `values`: [N, K, G, G], or the device's stream order [N, G*G*K] / [N, G, G, K] (read in place), or one frame
+    of either. `layout` ("channels_first" or "stream") is needed only when K = G makes the shape ambiguous.
+    """
+    conf, iou, max_det = _thresholds(conf_threshold, iou_threshold, max_det)
+    rows, n = _value_rows(values, params, conf, layout)
+    if _logit_bound(conf) == math.inf:
+        return [Detections.empty() for _ in range(n)]
+    return _decode_rows(*rows[:4], n, rows[4], conf, iou, max_det)
+
+
+def _same_frames(counts: list[int]) -> int:
+    if len(set(counts)) != 1:
+        raise ValueError(f"the heads hold different numbers of frames: {counts}")
+    return counts[0]
+
+
+def _check_heads(what: str, outputs: Sequence[Any], heads: Sequence[Any]) -> None:
+    if isinstance(outputs, np.ndarray) or len(outputs) < 1 or len(outputs) != len(heads):
+        raise ValueError(f"{what}: one array per head is needed: got {type(outputs).__name__} "
+                         f"{'' if isinstance(outputs, np.ndarray) else len(outputs)} for {len(heads)} head(s)")
+    sizes = {int(h.input_size) for h in heads}
+    if len(sizes) != 1:
+        raise ValueError(f"{what}: the heads are of different input sizes {sorted(sizes)}")
+
+
+def decode_heads(values_per_head: Sequence[Any], params_per_head: Sequence[HeadParams], conf_threshold: float,
+                 iou_threshold: float, max_det: int, layout: str | None = None) -> list[Detections]:
+    """Integer values of several heads (one array per head, each as `decode_values` reads it: [N, K, G, G], the
+    stream order [N, G*G*K] / [N, G, G, K], or one frame) -> detections per frame, from ONE per-class NMS over the
+    candidates of all heads (so one object seen by two heads is kept once), the best max_det.
+
+    Each head is decoded exactly as `decode_values` decodes it (its own grid, anchors and output scales); with
+    one head the result is `decode_values`'s. The best MAX_NMS candidates per frame over all heads go to the NMS.
+    """
+    _check_heads("decode_heads", values_per_head, params_per_head)
+    conf, iou, max_det = _thresholds(conf_threshold, iou_threshold, max_det)
+    found = [_value_rows(v, p, conf, layout) for v, p in zip(values_per_head, params_per_head)]
+    n = _same_frames([f[1] for f in found])
+    if _logit_bound(conf) == math.inf:
+        return [Detections.empty() for _ in range(n)]
+    return _decode_head_rows([f[0] for f in found], n, conf, iou, max_det)
+
+
+def decode_heads_float(outputs_per_head: Sequence[Any], heads: Sequence[Any], conf_threshold: float = 0.001,
+                       iou_threshold: float = 0.5, max_det: int = 100) -> list[Detections]:
+    """Float outputs of several heads ([N, K, G, G] each) -> detections per frame: `decode_heads` on float head
+    outputs, as `decode_float` is `decode_values` on them. `heads`: HeadParams, or anything with num_classes,
+    anchors, input_size and grid (the flow's HeadSpec)."""
+    _check_heads("decode_heads_float", outputs_per_head, heads)
+    conf, iou, max_det = _thresholds(conf_threshold, iou_threshold, max_det)
+    found = [_float_rows(x, _geometry_of(h), conf) for x, h in zip(outputs_per_head, heads)]
+    n = _same_frames([f[1] for f in found])
+    if _logit_bound(conf) == math.inf:
+        return [Detections.empty() for _ in range(n)]
+    return _decode_head_rows([f[0] for f in found], n, conf, iou, max_det)
+
+
+def anchors_per_head(anchors: Sequence[Sequence[float]], head_channels: Sequence[int],
+                     num_classes: int) -> list[tuple[tuple[float, float], ...]]:
+    """Split a network's anchors, listed head after head (the IR's meta.anchors), by the heads' channel counts
+    (K = A x (5 + nc) each). ConfigError when they do not add up."""
+    pairs = [(float(w), float(h)) for w, h in anchors]
+    counts = [k // (5 + num_classes) for k in head_channels]
+    if any(k % (5 + num_classes) for k in head_channels) or sum(counts) != len(pairs):
+        raise ConfigError(f"{len(pairs)} anchors do not split over heads of {list(head_channels)} channels with "
+                          f"{num_classes} classes (K = anchors x (5 + classes) per head)")
+    starts = np.cumsum([0, *counts]).tolist()
+    return [tuple(pairs[a:b]) for a, b in zip(starts[:-1], starts[1:])]

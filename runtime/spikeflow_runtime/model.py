@@ -20,7 +20,8 @@ MIN_TIMEOUT_S = 2.0  # a device's timeout never goes below this, however few cyc
 
 @dataclass(frozen=True)
 class DeployedModel:
-    """A build as the device's host sees it."""
+    """A build as the device's host sees it. `head` is the first (or only) head; `heads` all of them, in the
+    network's output order (default: `head` alone). model.json holds `head` for one head, `heads` for several."""
 
     name: str
     stream: StreamFormat
@@ -28,6 +29,13 @@ class DeployedModel:
     clock_mhz: float
     estimated_cycles_per_frame: int
     limit_cycles_per_frame: int  # a frame slower than this means a stuck device (the flow's cycle limit)
+    heads: tuple[HeadParams, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.heads:
+            object.__setattr__(self, "heads", (self.head,))
+        elif self.heads[0] != self.head:
+            raise ConfigError(f"model {self.name!r}: head is not the first of heads")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -43,8 +51,10 @@ class DeployedModel:
         return max(MIN_TIMEOUT_S, (frames + 2) * self.limit_cycles_per_frame / (clock * 1e6))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": MODEL_VERSION, "name": self.name, "stream": self.stream.as_dict(),
-                "head": self.head.to_dict(), "clock_mhz": self.clock_mhz,
+        heads = {"head": self.head.to_dict()} if len(self.heads) == 1 else \
+            {"heads": [h.to_dict() for h in self.heads]}
+        return {"version": MODEL_VERSION, "name": self.name, "stream": self.stream.as_dict(), **heads,
+                "clock_mhz": self.clock_mhz,
                 "estimated_cycles_per_frame": self.estimated_cycles_per_frame,
                 "limit_cycles_per_frame": self.limit_cycles_per_frame}
 
@@ -53,19 +63,28 @@ class DeployedModel:
         if doc.get("version") != MODEL_VERSION:
             raise ConfigError(f"{where}: model file version {doc.get('version')!r}, this runtime reads version "
                               f"{MODEL_VERSION}: deploy the build again with this spikeflow")
-        missing = [k for k in ("name", "stream", "head", "clock_mhz", "estimated_cycles_per_frame",
+        missing = [k for k in ("name", "stream", "clock_mhz", "estimated_cycles_per_frame",
                                "limit_cycles_per_frame") if k not in doc]
+        if ("head" in doc) == ("heads" in doc):
+            missing.append("head (one head) or heads (a list, several)" if "head" not in doc else
+                           "nothing: it has both head and heads, keep one")
         if missing:
             raise ConfigError(f"{where}: missing {', '.join(missing)}")
         stream = StreamFormat.from_dict(doc["stream"], f"{where}: stream")
-        head = HeadParams.from_dict(doc["head"], where=f"{where}: head")
-        if (head.channels, head.grid, head.grid) != stream.output_shape or head.input_size != stream.height:
-            raise ConfigError(f"{where}: the head ({head.channels} channels on a {head.grid}x{head.grid} grid, "
-                              f"{head.input_size} px input) does not match the stream's output "
-                              f"{list(stream.output_shape)} and input {stream.height} px")
+        heads = _heads(doc, where)
+        head = heads[0]
+        shapes = stream.head_shapes
+        if len(heads) != len(shapes):
+            raise ConfigError(f"{where}: {len(heads)} head(s) but the stream carries {len(shapes)}")
+        for i, (h, shape) in enumerate(zip(heads, shapes)):
+            if (h.channels, h.grid, h.grid) != tuple(shape) or h.input_size != stream.height:
+                which = "the head" if len(heads) == 1 else f"head {i}"
+                raise ConfigError(f"{where}: {which} ({h.channels} channels on a {h.grid}x{h.grid} grid, "
+                                  f"{h.input_size} px input) does not match the stream's output {list(shape)} and "
+                                  f"input {stream.height} px")
         try:
             return cls(str(doc["name"]), stream, head, float(doc["clock_mhz"]), int(doc["estimated_cycles_per_frame"]),
-                       int(doc["limit_cycles_per_frame"]))
+                       int(doc["limit_cycles_per_frame"]), heads=heads)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
 
@@ -85,3 +104,13 @@ class DeployedModel:
         except ValueError as exc:
             raise ConfigError(f"{path}: not JSON ({exc})") from exc
         return cls.from_dict(doc, str(path))
+
+
+def _heads(doc: dict[str, Any], where: str) -> tuple[HeadParams, ...]:
+    """The HeadParams of `head`, or of each entry of the `heads` list (at least one)."""
+    if "head" in doc:
+        return (HeadParams.from_dict(doc["head"], where=f"{where}: head"),)
+    entries = doc["heads"]
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{where}: key 'heads' must be a non-empty list of heads, got {entries!r}")
+    return tuple(HeadParams.from_dict(e, where=f"{where}: heads[{i}]") for i, e in enumerate(entries))
