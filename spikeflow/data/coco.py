@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeflow.data.letterbox import image_size, letterbox_image, open_rgb
-from spikeflow.data.sample import LoadReport, Sample, check_index, image_error_reason
+from spikeflow.data.letterbox import image_size
+from spikeflow.data.sample import LoadReport, PixelBoxDataset, image_error_reason
 from spikeflow.errors import DatasetError
 
 BOX_TOLERANCE = 1.0  # pixels a box may stray outside the image
@@ -72,7 +72,7 @@ def parse_bbox(bbox: object, width: float, height: float) -> np.ndarray | str:
     return np.array([x, y, x + w, y + h]).clip(0, [width, height, width, height])
 
 
-class CocoDataset:
+class CocoDataset(PixelBoxDataset):
     """Images of a COCO instances file; annotations checked now, images decoded and letterboxed lazily."""
 
     names: list[str]
@@ -192,16 +192,3 @@ class CocoDataset:
             self.report.skip(self._where(f"annotation id {a.get('id', '?')}: {reason}"), self.strict, key)
             return None
         return _Item(path, image_id, np.array(labels, np.int64), np.array(boxes, np.float32).reshape(-1, 4))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> Sample:
-        item = self.items[check_index(i, len(self.items))]
-        try:
-            img = open_rgb(item.image, exif=False)
-        except Exception as e:
-            raise DatasetError(f"{item.image}: unreadable image: {e}") from None
-        image, lb = letterbox_image(img, self.input_size)
-        boxes = lb.to_input(item.boxes).astype(np.float32)
-        return Sample(image, boxes, item.labels.copy(), lb, str(item.image))

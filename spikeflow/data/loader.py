@@ -12,6 +12,7 @@ import numpy as np
 from spikeflow.data.coco import CocoDataset
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.data.synthetic import SyntheticDetection
+from spikeflow.data.voc import VocDataset
 from spikeflow.data.yolo import YoloDataset, read_data_yaml
 from spikeflow.errors import DatasetError
 from spikeflow.ir import PIXEL_SCALE
@@ -31,8 +32,9 @@ def build_dataset(
     strict: bool = False,
     val_data: str | Path | None = None,
 ) -> DetectionDataset:
-    """The `split` of `data`: None or "synthetic" -> SyntheticDetection; .yaml/.yml -> YoloDataset, or
-    CocoDataset when the YAML's split entry is a COCO .json; .json -> CocoDataset.
+    """The `split` of `data`: None or "synthetic" -> SyntheticDetection; .yaml/.yml -> YoloDataset, VocDataset
+    when the YAML says `format: voc`, or CocoDataset when the YAML's split entry is a COCO .json; .json ->
+    CocoDataset.
 
     `val_data`, when given, is the dataset of every split but "train". A lone COCO JSON has no splits: it
     serves train and val alike, and the val set's report carries a note saying so.
@@ -87,6 +89,8 @@ def open_dataset(
     path = Path(data)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
+        if str(read_data_yaml(path).get("format", "")).lower() == "voc":
+            return VocDataset(path, split, input_size, strict=strict)
         coco = coco_split(path, split)
         if coco is not None:
             json_path, image_dir = coco
@@ -107,9 +111,9 @@ def coco_split(yaml_path: Path, split: str) -> tuple[Path, Path | None] | None:
     entry = data.get(split)
     is_json = isinstance(entry, str) and entry.lower().endswith(".json")
     fmt = str(data.get("format", "")).lower()
-    if fmt not in ("", "yolo", "coco"):
-        raise DatasetError(f"{yaml_path}: key 'format' must be 'yolo' or 'coco', got {data['format']!r}")
-    if fmt != "coco" and not is_json:
+    if fmt not in ("", "yolo", "coco", "voc"):
+        raise DatasetError(f"{yaml_path}: key 'format' must be 'yolo', 'coco' or 'voc', got {data['format']!r}")
+    if fmt == "voc" or (fmt != "coco" and not is_json):
         return None
     if entry is None:
         raise DatasetError(f"{yaml_path}: missing key '{split}'")

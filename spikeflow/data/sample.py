@@ -7,11 +7,12 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from spikeflow.data.letterbox import Letterbox
+from spikeflow.data.letterbox import Letterbox, letterbox_image, open_rgb
 from spikeflow.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -140,3 +141,30 @@ def check_index(i: int, n: int) -> int:
     if not 0 <= j < n:
         raise IndexError(f"index {i} out of range for dataset of {n}")
     return j
+
+
+
+class PixelBoxItem(Protocol):
+    image: Path
+    labels: np.ndarray  # int64 [N]
+    boxes: np.ndarray  # float32 [N, 4] xyxy in the image's stored pixels
+
+
+class PixelBoxDataset:
+    """The COCO and VOC readers' indexing: items scanned up front, each image decoded (no EXIF turn: the boxes are
+    in its stored pixels) and letterboxed when asked for."""
+
+    input_size: int
+    items: list[PixelBoxItem]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Sample:
+        item = self.items[check_index(i, len(self.items))]
+        try:
+            img = open_rgb(item.image, exif=False)
+        except Exception as e:
+            raise DatasetError(f"{item.image}: unreadable image: {e}") from None
+        frame, lb = letterbox_image(img, self.input_size)
+        return Sample(frame, lb.to_input(item.boxes).astype(np.float32), item.labels.copy(), lb, str(item.image))
