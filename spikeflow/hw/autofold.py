@@ -1,6 +1,12 @@
 """Automatic folding to a target frame rate: for each layer, the PE, SIMD and time-parallel mode that meet the
 cycle budget (clock / target FPS) at the least estimated resources, so that every stage keeps pace with the
 same budget (a balanced pipeline). When the target cannot be met on the part, the best frame rate that fits.
+
+A DAG folds the same way: the budget applies to every conv and head on every branch (each is its own pipeline
+stage, and a join runs at the pace of its slowest input), the joins, upsamplers and max-pools walk one position per
+cycle (`longest_walk` bounds them), and the fit counts the forks' branch FIFOs (at the skew model's depths, which
+do not depend on the folding), the concats, the upsamplers and the residual shortcuts (resources.dag_resources,
+resources.residual_features).
 """
 
 from __future__ import annotations
@@ -10,8 +16,8 @@ from dataclasses import dataclass, field
 from spikeflow.hw.boards import Capacity
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, conv_cycles, longest_walk, window_elems
-from spikeflow.hw.resources import DEFAULT_MODEL, ResourceModel, layer_resources, total
-from spikeflow.ir import FewdIFMaxPool, FewdIFNetwork
+from spikeflow.hw.resources import DEFAULT_MODEL, ResourceModel, conv_resources, layer_resources, total
+from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFNetwork
 
 FIT_FRACTION = 1.0  # share of the part the design may use
 
@@ -39,21 +45,17 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _cost(net: FewdIFNetwork, layer, f: LayerFolding, capacity: Capacity, model: ResourceModel) -> float:
+def _cost(net: FewdIFNetwork, layer: FewdIFConv | FewdIFHead, f: LayerFolding, capacity: Capacity,
+          model: ResourceModel) -> float:
     """Resources of one layer's folding as the sum of the shares of the part it takes."""
-    probe = Folding({layer.name: f})
-    row = next(r for r in layer_resources(_single(net, layer), probe, model) if r.layer == layer.name)
+    row = conv_resources(layer, f, net.act_bits, model)
     cap = capacity.as_dict()
     return sum(getattr(row, key) / cap[key] for key in ("LUT", "FF", "BRAM36", "DSP") if cap.get(key))
 
 
-def _single(net: FewdIFNetwork, layer) -> FewdIFNetwork:
-    return FewdIFNetwork(net.name, net.input_shape, net.act_bits, [layer], net.meta)
-
-
 def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceModel) -> tuple[Folding, list[str]]:
-    """The cheapest folding of each layer within `budget` cycles per frame (the fastest where none is)."""
-    net.require_chain("autofold (its resource model)")
+    """The cheapest folding of each conv/head layer, on every branch of a DAG, within `budget` cycles per frame
+    (the fastest where none is)."""
     layers: dict[str, LayerFolding] = {}
     notes = []
     walk = longest_walk(net)
@@ -61,7 +63,7 @@ def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceM
         notes.append(f"no folding goes below {walk:,} cycles per frame: the longest walk over a (padded) raster, "
                      f"one position per cycle; more input pixels per beat would not shorten it")
     for layer in net.layers:
-        if isinstance(layer, FewdIFMaxPool):
+        if not isinstance(layer, FewdIFConv | FewdIFHead):
             continue
         options = [LayerFolding(pe, simd, tp) for pe in _divisors(layer.out_channels)
                    for simd in _divisors(window_elems(layer)) for tp in (True, False)]
@@ -72,7 +74,12 @@ def choose(net: FewdIFNetwork, budget: int, capacity: Capacity, model: ResourceM
             layers[layer.name] = min(options, key=lambda f: conv_cycles(layer, f))
             notes.append(f"{layer.name}: at best {conv_cycles(layer, layers[layer.name]):,} cycles per frame "
                          f"(it walks its padded input raster one position per cycle), over the budget of {budget:,}")
-    return Folding(layers, 1), notes
+    folding = Folding(layers, 1)
+    for row in estimate_cycles(net, folding):  # stages that are not a conv or head: the output port(s), ...
+        if row.layer not in layers and row.cycles > max(budget, walk):
+            notes.append(f"{row.layer}: {row.cycles:,} cycles per frame (a stage without a folding of its own, "
+                         f"e.g. the output port at one head value per cycle), over the budget of {budget:,}")
+    return folding, notes
 
 
 def _plan(net: FewdIFNetwork, clock_mhz: float, target_fps: float, capacity: Capacity,

@@ -25,6 +25,24 @@ synthesis. It follows the structure of the RTL library (rtl/README.md) and count
 
 A max-pool stage counts its compare bits, its LUT RAM and its register bits (`pool_features`).
 
+DAG units (`dag_resources`, rows of their own beside the layers'): no fit covers them (the calibration runs are
+chains), so they are estimated from their storage and widths alone, one LUT or FF per counted bit, on the part's
+own memory primitives (`storage`: LUT RAM of 64 x 7 bits per 8 LUTs on xcup, 16 x 4 bits per 4 LUT4s on ECP5,
+against block RAM by Yosys's memory_libmap costs). They count what the RTL holds:
+
+- a fork (`spikeflow_broadcast`, one row per forked tensor, named "<tensor>:fork"): a taken flag and its logic
+  per branch, and each branch's FIFO (`spikeflow_axis_fifo`) at the depth the skew model gives
+  (spikeflow.hw.skew.branch_fifo_depths): its storage, pointers and full/empty compares;
+- a concat (`spikeflow_concat`): its output register (the sum of its inputs' widths) and the join's logic;
+- an upsampler (`spikeflow_upsample`): its line buffer (one input row), its output and repeat registers, the
+  three-way select of its output and its counters;
+- a residual conv's shortcut (added to the conv's row, `residual_features`): the neuron's shortcut queue (one
+  item per window in flight, OUT_DEPTH x OUT_CH x RES_BITS), its channel-group select, the per-channel shift ROM
+  (NF words of PE x 5 bits, LUT logic like the bias ROM), its register and the shift-and-add into the bias per
+  PE lane.
+
+Their error against Yosys on a DAG is measured by bench/dag_resource_check.py (README).
+
 Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost (one for conv and head layers, one for
 max-pool stages). The coefficients are fitted by `bench/calibrate_resources.py` to the per-layer Yosys figures
 of the `make bench` rows and of the single-layer sweep `bench/calibration_sweep.py` (`make calibrate` runs
@@ -40,8 +58,18 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from spikeflow.hw.folding import Folding, LayerFolding, window_elems, window_out_reg
-from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
+from spikeflow.hw.folding import Folding, LayerFolding, passes, window_elems, window_out_reg
+from spikeflow.hw.skew import branch_fifo_depths, forks
+from spikeflow.ir import (
+    NETWORK_INPUT,
+    PIXEL_BITS,
+    FewdIFConcat,
+    FewdIFConv,
+    FewdIFHead,
+    FewdIFMaxPool,
+    FewdIFNetwork,
+    FewdIFUpsample,
+)
 
 CALIBRATION_FILE = Path(__file__).with_name("resource_model.json")
 # A fit per synthesis family; the Xilinx families without one of their own use the xcup fit
@@ -106,7 +134,8 @@ def bram36(width: int, depth: int) -> float:
 
 @dataclass(frozen=True)
 class ResourceModel:
-    """Coefficients: LUTs or FFs per feature unit (see the module docstring) and a fixed cost per layer."""
+    """Coefficients: LUTs or FFs per feature unit (see the module docstring) and a fixed cost per layer; `family`
+    (not a coefficient) picks the memory primitives of the DAG units' estimate ("xcup" or "ecp5")."""
 
     lut_datapath: float = 1.0
     lut_datapath_const: float = 0.5
@@ -134,14 +163,16 @@ class ResourceModel:
     ff_fixed: float = 100.0
     ff_pool: float = 2.0
     ff_pool_fixed: float = 25.0
+    family: str = "xcup"
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The coefficients (without `family`)."""
+        return {k: v for k, v in asdict(self).items() if k != "family"}
 
     @classmethod
-    def from_dict(cls, doc: dict[str, float]) -> ResourceModel:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in doc.items() if k in names})
+    def from_dict(cls, doc: dict[str, float], family: str = "xcup") -> ResourceModel:
+        names = {f.name for f in fields(cls)} - {"family"}
+        return cls(**{k: float(v) for k, v in doc.items() if k in names}, family=family)
 
 
 def load_model(path: Path = CALIBRATION_FILE) -> tuple[ResourceModel, str]:
@@ -152,7 +183,7 @@ def load_model(path: Path = CALIBRATION_FILE) -> tuple[ResourceModel, str]:
     note = (f"fitted to {doc['layers_fitted']} layers synthesised by {doc['tool']} ({doc['family']}); "
             f"largest per-layer error LUT {doc['max_error_percent']['LUT']:.0f}%, "
             f"FF {doc['max_error_percent']['FF']:.0f}%")
-    return ResourceModel.from_dict(doc["coefficients"]), note
+    return ResourceModel.from_dict(doc["coefficients"], "ecp5" if doc["family"] == "ecp5" else "xcup"), note
 
 
 DEFAULT_MODEL, CALIBRATION = load_model()
@@ -316,26 +347,139 @@ def layer_memory(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int 
     return memory
 
 
+RES_SHIFT_BITS = 5  # spikeflow_neuron RES_SHW: bits of a residual shift
+ECP5_LUTRAM = (16, 4, 4)  # TRELLIS_DPR16X4: depth, width, LUT4s (as synth.ecp5_resources counts it) ...
+ECP5_LUTRAM_COST, ECP5_EBR_COST = 4, 128  # ... and memory_libmap's costs (share/yosys/ecp5/*.txt)
+
+
+def storage(width: int, depth: int, family: str) -> tuple[float, float]:
+    """(LUTs, BRAM36) of a width x depth memory read at any address, on the family's primitives: LUT RAM when
+    Yosys's memory_libmap costs favour it (fifo_in_lutram on xcup; 16 x 4 units at cost 4 against an EBR at 128
+    on ECP5), else block RAM at the best aspect ratio (an EBR counts as half a BRAM36, like a RAMB18). A LUT RAM
+    deeper than one unit adds a read select per bit (one LUT per extra unit: an estimate, not fitted)."""
+    if family == "ecp5":
+        unit_depth, unit_width, unit_luts = ECP5_LUTRAM
+        deep, wide = math.ceil(depth / unit_depth), math.ceil(width / unit_width)
+        if deep * wide * ECP5_LUTRAM_COST <= 2 * bram36(width, depth) * ECP5_EBR_COST:
+            return float(deep * wide * unit_luts + width * (deep - 1)), 0.0
+        return 0.0, bram36(width, depth)
+    if fifo_in_lutram(width, depth):
+        extra = width * (math.ceil(depth / 64) - 1) if depth > 64 else 0
+        return float(lutram_luts(width, depth) + extra), 0.0
+    return 0.0, bram36(width, depth)
+
+
+def fifo_resources(width: int, depth: int, family: str) -> tuple[float, float, float]:
+    """(LUT, FF, BRAM36) of a spikeflow_axis_fifo: its storage, two pointers of log2(depth)+1 bits (an
+    incrementer bit each) and the full/empty compares."""
+    aw = max(1, math.ceil(math.log2(depth)))
+    lut, bram = storage(width, depth, family)
+    per_input = 6 if family != "ecp5" else 4  # compare bits per LUT
+    return lut + 2 * (aw + 1) + 2 * math.ceil((aw + 1) / (per_input // 2)) + 2, 2.0 * (aw + 1), bram
+
+
+def neuron_out_depth(layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> int:
+    """OUT_DEPTH of spikeflow_neuron (its output FIFO and a residual conv's shortcut queue): the windows in
+    flight, from the pipeline's latency (mirrors the RTL's localparams)."""
+    a = Arithmetic.of(layer, f)
+    simd_levels = math.ceil(math.log2(f.simd)) if f.simd > 1 else 0
+    tree_lat = (1 if a.dsp else 0) + max(simd_levels, 1) + (math.ceil(math.log2(a.ndig)) if a.ndig > 1 else 0)
+    fp = 2 + tree_lat + 2
+    cpw = (layer.out_channels // f.pe) * (window_elems(layer) // f.simd) * passes(layer, f)
+    in_flight = (fp + cpw + 2 + cpw - 1) // cpw + 1
+    return 2 if in_flight <= 2 else 1 << math.ceil(math.log2(in_flight))
+
+
+def residual_features(layer: FewdIFConv, f: LayerFolding, act_bits: int, family: str) -> dict[str, float]:
+    """LUT, FF and BRAM36 that a residual conv's shortcut adds to its neuron unit (see the module docstring)."""
+    if not layer.has_residual:
+        return {"lut": 0.0, "ff": 0.0, "bram36": 0.0}
+    nf = layer.out_channels // f.pe
+    depth = neuron_out_depth(layer, f)
+    qw = layer.out_channels * act_bits
+    q_lut, q_bram = storage(qw, depth, family)
+    mux_inputs = 4 if family != "ecp5" else 2  # data inputs of a one-LUT select
+    group_select = f.pe * act_bits * math.ceil((nf - 1) / (mux_inputs - 1)) if nf > 1 else 0
+    shifts = set(layer.residual_shift)
+    rom_bits = f.pe * RES_SHIFT_BITS if nf > 1 else 0  # NF = 1: the shifts are constants of the logic
+    rom_luts = rom_bits * math.ceil(nf / (64 if family != "ecp5" else 16))
+    # n << shift of an act_bits-bit count: per accumulator bit a select among the shifts in use (constants of
+    # the ROM's contents); then the add into the bias, one LUT per accumulator bit
+    shift_luts = f.pe * (act_bits + max(shifts)) * (1 if len(shifts) > 1 else 0)
+    adder = f.pe * layer.acc_bits
+    pointers = 2 * max(1, math.ceil(math.log2(depth)))
+    return {"lut": q_lut + group_select + rom_luts + shift_luts + adder + pointers + 2,
+            "ff": 2.0 * rom_bits + pointers, "bram36": q_bram}
+
+
+def _tensor_width(net: FewdIFNetwork, tensor: str) -> int:
+    """Bits of one position of a tensor's stream: the input's pixels, or spike counts."""
+    if tensor == NETWORK_INPUT:
+        return PIXEL_BITS * net.input_shape[0]
+    layer = next(layer for layer in net.layers if layer.name == tensor)
+    return layer.out_shape[0] * net.act_bits
+
+
+def dag_resources(net: FewdIFNetwork, family: str = "xcup") -> list[LayerResources]:
+    """Rows of the DAG units that are not layers of the model's fit: a "<tensor>:fork" row per forked tensor
+    (broadcast and branch FIFOs), a row per concat and per upsampler. Empty for a chain."""
+    rows = []
+    depths = branch_fifo_depths(net)
+    for tensor, branches in forks(net).items():
+        width = _tensor_width(net, tensor)
+        n = len(branches)
+        lut, ff, bram = float(n + 1), float(n), 0.0
+        for b in branches:
+            fl, ff_, fb = fifo_resources(width, depths[b], family)
+            lut, ff, bram = lut + fl, ff + ff_, bram + fb
+        rows.append(LayerResources(f"{tensor}:fork", 0, LUT=lut, FF=ff, BRAM36=bram))
+    for layer in net.layers:
+        if isinstance(layer, FewdIFConcat):
+            total_width = layer.out_shape[0] * net.act_bits
+            rows.append(LayerResources(layer.name, 0, LUT=float(len(layer.in_shapes) + 2), FF=float(total_width + 1),
+                                       BRAM36=0.0))
+        elif isinstance(layer, FewdIFUpsample):
+            c, _, w = layer.in_shape
+            pix = c * net.act_bits
+            line_lut, line_bram = storage(pix, w, family)
+            xw = max(1, math.ceil(math.log2(w)))
+            fw = max(1, math.ceil(math.log2(layer.factor)))
+            select = pix * (1 if family != "ecp5" else 2)  # fresh input, current pixel or the line: 3-way per bit
+            counters = xw + 2 * fw
+            rows.append(LayerResources(layer.name, 0, LUT=line_lut + select + counters + 4,
+                                       FF=float(2 * pix + counters + 1), BRAM36=line_bram))
+    return rows
+
+
+def conv_resources(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int,
+                   model: ResourceModel = DEFAULT_MODEL) -> LayerResources:
+    """Estimated resources of one conv/head layer at folding f (neuron unit, window generator, output FIFO; a
+    residual conv's shortcut from `residual_features`)."""
+    x = features(layer, f, act_bits)
+    lut = sum(getattr(model, f"lut_{k}") * x[k] for k in LUT_FEATURES) + model.lut_fixed
+    ff = sum(getattr(model, f"ff_{k}") * x[k] for k in FF_FEATURES) + model.ff_fixed
+    bram = layer_memory(layer, f, act_bits)
+    if isinstance(layer, FewdIFConv) and layer.has_residual:
+        res = residual_features(layer, f, act_bits, model.family)
+        lut, ff, bram = lut + res["lut"], ff + res["ff"], bram + res["bram36"]
+    dsp = f.pe * f.simd if Arithmetic.of(layer, f).dsp else 0
+    return LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff, BRAM36=bram, DSP=dsp)
+
+
 def layer_resources(net: FewdIFNetwork, folding: Folding, model: ResourceModel = DEFAULT_MODEL
                     ) -> list[LayerResources]:
-    """Estimated resources of every layer (conv and head: neuron unit, window generator, output FIFO)."""
+    """Estimated resources of every layer (conv and head: neuron unit, window generator, output FIFO; max-pool),
+    then, in a DAG, of its forks, concats and upsamplers (`dag_resources`)."""
     rows = []
     for layer in net.layers:
-        c, _, w = layer.in_shape
         if isinstance(layer, FewdIFMaxPool):
             x = pool_features(layer, net.act_bits)
             lut = model.lut_pool * x["lut"] + model.lut_pool_lutram * x["lutram"] + model.lut_pool_fixed
             rows.append(LayerResources(layer.name, 0, LUT=lut, FF=model.ff_pool * x["ff"] + model.ff_pool_fixed,
                                        BRAM36=x["bram36"]))
-            continue
-        f = folding[layer.name]
-        x = features(layer, f, net.act_bits)
-        lut = sum(getattr(model, f"lut_{k}") * x[k] for k in LUT_FEATURES) + model.lut_fixed
-        ff = sum(getattr(model, f"ff_{k}") * x[k] for k in FF_FEATURES) + model.ff_fixed
-        dsp = f.pe * f.simd if Arithmetic.of(layer, f).dsp else 0
-        rows.append(LayerResources(layer.name, f.pe * f.simd, LUT=lut, FF=ff,
-                                   BRAM36=layer_memory(layer, f, net.act_bits), DSP=dsp))
-    return rows
+        elif isinstance(layer, FewdIFConv | FewdIFHead):
+            rows.append(conv_resources(layer, folding[layer.name], net.act_bits, model))
+    return rows + dag_resources(net, model.family)
 
 
 def total(rows: list[LayerResources]) -> dict[str, float]:
