@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="quantization-aware training of a detector")
     p.add_argument("--config", required=True, help="model config YAML (model/configs/*.yaml)")
-    p.add_argument("--data", help="YOLO or COCO data YAML, or a COCO JSON; default: the built-in synthetic dataset")
+    p.add_argument("--data", help="YOLO, COCO or VOC data YAML, or a COCO JSON; default: the built-in synthetic set")
     p.add_argument("--val-data", help="separate validation set (e.g. a COCO val JSON); default: --data's val split")
     p.add_argument("--out", required=True, help="run directory for checkpoints (last.pt, model.pt)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
