@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from spikeflow.baseline.fewdif_torch import FewdIFTorch
+from spikeflow.errors import IRError
 from spikeflow.golden import run_counts
 from spikeflow.golden.ops import conv2d_int, magnitude_bound, maxpool_int
 from spikeflow.ir.random import random_network
@@ -55,3 +56,34 @@ def test_golden_maxpool(kernel: int, stride: int) -> None:
     ref = np.array([[[[x[n, c, i * stride:i * stride + kernel, j * stride:j * stride + kernel].max()
                        for j in range(wo)] for i in range(ho)] for c in range(3)] for n in range(2)])
     assert np.array_equal(got, ref)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fewdif_torch_runs_random_dags_like_the_golden_model(seed: int) -> None:
+    """Residual adds, forks, concats, upsamplers and (odd seeds) two heads, every head equal to the golden model."""
+    from spikeflow.golden.count import run_counts_heads
+    from spikeflow.ir.random import random_dag_network
+
+    rng = np.random.default_rng(seed)
+    net = random_dag_network(rng, input_shape=(3, 16, 16), two_heads=seed % 2 == 1)
+    frames = rng.integers(0, 256, size=(5, *net.input_shape), dtype=np.uint8)
+    model = FewdIFTorch(net)
+    got, expected = model.run_heads(frames, batch=2), run_counts_heads(net, frames)
+    assert len(got) == len(expected) == len(net.heads)
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+    if len(net.heads) == 1:
+        assert np.array_equal(model.run(frames), expected[0])
+    else:
+        with pytest.raises(IRError, match="has 2 heads"):
+            model.run(frames)
+
+
+def test_the_random_dags_have_residual_adds_concats_and_two_heads() -> None:
+    from spikeflow.ir import FewdIFConcat, FewdIFConv, FewdIFUpsample
+    from spikeflow.ir.random import random_dag_network
+
+    nets = [random_dag_network(np.random.default_rng(s), input_shape=(3, 16, 16), two_heads=s % 2 == 1)
+            for s in range(6)]
+    kinds = {type(layer) for net in nets for layer in net.layers}
+    assert {FewdIFConcat, FewdIFUpsample} <= kinds and max(len(n.heads) for n in nets) == 2
+    assert any(isinstance(layer, FewdIFConv) and layer.has_residual for n in nets for layer in n.layers)
