@@ -25,9 +25,10 @@ def _train(args: argparse.Namespace) -> None:
     from spikeflow.frontend.train import train
 
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
-                   epochs_qat=args.epochs_qat, val_data=args.val_data)
-    print(result.summary())
-    print(f"checkpoint: {result.checkpoint}")
+                   epochs_qat=args.epochs_qat, val_data=args.val_data, device=args.device)
+    if result.qat_eval is not None:  # rank 0 of a distributed run, or the only process
+        print(result.summary())
+        print(f"checkpoint: {result.checkpoint}")
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -161,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="YOLO, COCO or VOC data YAML, or a COCO JSON; default: the built-in synthetic set")
     p.add_argument("--val-data", help="separate validation set (e.g. a COCO val JSON); default: --data's val split")
     p.add_argument("--out", required=True, help="run directory for checkpoints (last.pt, model.pt)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/last.pt exactly where it stopped (saved each epoch, every "
+                        "train.checkpoint_minutes and on Ctrl-C)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available); under torchrun each "
+                                    "process takes its LOCAL_RANK GPU")
     p.add_argument("--epochs-float", type=int, help="override the config's float warm-up epochs")
     p.add_argument("--epochs-qat", type=int, help="override the config's QAT epochs")
     p.set_defaults(func=_train)

@@ -1,0 +1,72 @@
+"""Exact resume: a run stopped mid-epoch (twice, once across the float -> QAT boundary) and resumed ends with the
+same weights, metrics and per-epoch log as an uninterrupted run; older last.pt files still resume."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from spikeflow.frontend.checkpoint import read_checkpoint
+from spikeflow.frontend.batches import TrainBatches
+from spikeflow.frontend.config import TrainSpec
+from spikeflow.frontend.train import TrainingStopped, train
+from tests.factories import small_config
+
+
+def _cfg():
+    spec = TrainSpec(epochs_float=1, epochs_qat=2, batch_size=8, train_images=48, val_images=8, freeze_bn_epochs=1)
+    return replace(small_config(input_size=32, channels=(4, 8)), train=spec)
+
+
+def _same_weights(a, b) -> None:
+    sa, sb = read_checkpoint(a)["state_dict"], read_checkpoint(b)["state_dict"]
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+def test_stopped_and_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path) -> None:
+    whole = train(_cfg(), tmp_path / "whole", quiet=True)
+    parts = tmp_path / "parts"
+    with pytest.raises(TrainingStopped, match="epoch 1, batch 4"):
+        train(_cfg(), parts, quiet=True, stop_after_steps=4)  # 6 batches an epoch: stopped mid float epoch
+    state = read_checkpoint(parts / "last.pt")["train_state"]
+    assert (state["epoch"], state["batch"], state["phase"]) == (0, 4, "float")
+    with pytest.raises(TrainingStopped, match="epoch 2, batch 5"):
+        train(_cfg(), parts, resume=True, quiet=True, stop_after_steps=7)  # across the start of QAT
+    resumed = train(_cfg(), parts, resume=True, quiet=True)
+    _same_weights(whole.checkpoint, resumed.checkpoint)
+    assert resumed.map50_qat == whole.map50_qat and resumed.map50_float == whole.map50_float
+    a, b = read_checkpoint(whole.checkpoint), read_checkpoint(resumed.checkpoint)
+    assert a["metrics"] == b["metrics"] and a["epoch"] == b["epoch"] == 2
+    log = (tmp_path / "parts" / "train_report.json").read_text()
+    assert '"images_per_s"' in log and '"load_wait_fraction"' in log
+
+
+def test_ctrl_c_saves_last_pt_at_the_batch_it_reached(tmp_path, monkeypatch, capsys) -> None:
+    real = TrainBatches.epoch
+
+    def interrupt_at_third(self, *args, **kwargs):
+        for n, item in enumerate(real(self, *args, **kwargs)):
+            if n == 2:
+                raise KeyboardInterrupt  # Ctrl-C while the third batch is read: two steps done
+            yield item
+
+    monkeypatch.setattr(TrainBatches, "epoch", interrupt_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(), tmp_path, quiet=True)
+    state = read_checkpoint(tmp_path / "last.pt")["train_state"]
+    assert (state["epoch"], state["batch"]) == (0, 2)
+    assert "continue with --resume" in capsys.readouterr().err
+
+
+def test_last_pt_without_a_training_state_resumes_at_the_next_epoch_and_says_so(tmp_path, capsys) -> None:
+    cfg = replace(_cfg(), train=replace(_cfg().train, epochs_qat=0, epochs_float=2))
+    with pytest.raises(TrainingStopped):
+        train(cfg, tmp_path, quiet=True, stop_after_steps=6)  # the first epoch's 6 batches
+    doc = read_checkpoint(tmp_path / "last.pt")
+    doc.pop("train_state")
+    torch.save(doc, tmp_path / "last.pt")
+    result = train(cfg, tmp_path, resume=True)
+    assert "holds no optimizer state" in capsys.readouterr().err
+    assert read_checkpoint(result.checkpoint)["epoch"] == 1
