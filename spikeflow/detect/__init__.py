@@ -1,4 +1,4 @@
-"""Single-scale YOLO-style detection: head decoding, loss, NMS, COCO mAP and drawing."""
+"""YOLO-style detection with one or several heads: head decoding, loss, NMS, COCO mAP and drawing."""
 
 from spikeflow.detect.draw import draw_detections
 from spikeflow.detect.head import (
@@ -9,23 +9,27 @@ from spikeflow.detect.head import (
     encode,
     init_head_bias,
     postprocess,
+    postprocess_heads,
 )
-from spikeflow.detect.loss import YoloLoss
+from spikeflow.detect.loss import MultiHeadLoss, YoloLoss, detection_loss
 from spikeflow.detect.metrics import evaluate_map
 from spikeflow.detect.nms import batched_nms, box_iou, nms
 
 __all__ = [
     "Detections",
     "HeadSpec",
+    "MultiHeadLoss",
     "YoloLoss",
     "batched_nms",
     "box_iou",
     "decode",
     "default_anchors",
+    "detection_loss",
     "draw_detections",
     "encode",
     "evaluate_map",
     "init_head_bias",
     "nms",
     "postprocess",
+    "postprocess_heads",
 ]

@@ -1,5 +1,5 @@
-"""Single-scale YOLO-style head: spec, torch decoding (training, loss) and post-processing (the runtime's numpy
-decode and NMS, host side)."""
+"""YOLO-style heads: spec, torch decoding (training, loss) and post-processing of one head or several (the
+runtime's numpy decode and NMS, host side)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from spikeflow_runtime.decode import Detections, HeadGeometry, decode_float
+from spikeflow_runtime.decode import Detections, HeadGeometry, decode_float, decode_heads_float
 
 from spikeflow.errors import ConfigError
 
@@ -129,3 +129,21 @@ def postprocess(
     if isinstance(head_out, torch.Tensor):
         head_out = head_out.detach().to(device="cpu", dtype=torch.float32).numpy()
     return decode_float(head_out, spec, conf_threshold, iou_threshold, max_det)
+
+
+def postprocess_heads(
+    head_outs: torch.Tensor | np.ndarray | tuple | list,
+    specs: tuple[HeadSpec, ...] | list[HeadSpec],
+    conf_threshold: float = 0.001,
+    iou_threshold: float = 0.5,
+    max_det: int = 100,
+) -> list[Detections]:
+    """`postprocess` for one head or several: each head decoded on its own grid and anchors, then ONE per-class NMS
+    over the candidates of all heads (spikeflow_runtime.decode.decode_heads_float). `head_outs`: one array, or one
+    per head in `specs` order."""
+    outs = [head_outs] if isinstance(head_outs, (torch.Tensor, np.ndarray)) else list(head_outs)
+    arrays = [o.detach().to(device="cpu", dtype=torch.float32).numpy() if isinstance(o, torch.Tensor) else o
+              for o in outs]
+    if len(specs) == 1 and len(arrays) == 1:
+        return decode_float(arrays[0], specs[0], conf_threshold, iou_threshold, max_det)
+    return decode_heads_float(arrays, specs, conf_threshold, iou_threshold, max_det)

@@ -1,4 +1,5 @@
-"""YOLOv5-style loss for the single-scale head (CIoU box, IoU-targeted objectness, BCE classes)."""
+"""YOLOv5-style loss (CIoU box, IoU-targeted objectness, BCE classes) for one head, and summed over several heads
+with each ground-truth box assigned to the best anchor over all heads."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from spikeflow.detect.head import HeadSpec, flatten_head
+from spikeflow.frontend.distributed import global_mean, world
 
 Target = tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor]
 
@@ -50,9 +53,11 @@ class YoloLoss(nn.Module):
         obj_gain: float = 1.0,
         cls_gain: float = 0.5,
         anchor_t: float = 4.0,
+        best_anchor_only: bool = False,
     ) -> None:
         super().__init__()
         self.spec = spec
+        self.best_anchor_only = best_anchor_only  # each box to its best anchor only (not all within anchor_t)
         self.box_gain, self.obj_gain, self.cls_gain = box_gain, obj_gain, cls_gain
         self.anchor_t = anchor_t
         self.bce = nn.BCEWithLogitsLoss()
@@ -87,7 +92,11 @@ class YoloLoss(nn.Module):
         t = torch.cat((t.unsqueeze(0).expand(na, nt, 6), ai.unsqueeze(-1).float()), dim=2)  # [na, nt, 7]
         if nt:
             ratio = t[..., 4:6] / self.anchors_grid[:, None]
-            t = t[torch.maximum(ratio, 1 / ratio).amax(dim=2) < self.anchor_t]  # [M, 7]
+            worst = torch.maximum(ratio, 1 / ratio).amax(dim=2)  # [na, nt]
+            if self.best_anchor_only:
+                t = t[worst == worst.min(dim=0, keepdim=True).values]  # ties: every best anchor
+            else:
+                t = t[worst < self.anchor_t]  # [M, 7]
             gxy = t[:, 2:4]
             gxi = g - gxy
             j, k = ((gxy % 1 < 0.5) & (gxy > 1)).T
@@ -117,20 +126,87 @@ class YoloLoss(nn.Module):
         b, a, gj, gi, tbox, tcls = self.build_targets(targets, device)
         tobj = torch.zeros(p.shape[:4], device=device)
         zero = head_out.sum() * 0.0
-        lbox, lcls = zero, zero
+        box_terms, cls_terms = zero.reshape(1)[:0], zero.reshape(1)[:0]  # per match; empty without matches
         if b.numel():
             ps = p[b, a, gj, gi]  # [M, 5+nc]
             pxy = ps[:, :2].sigmoid() * 2 - 0.5
             pwh = (ps[:, 2:4].sigmoid() * 2) ** 2 * self.anchors_grid[a]
             iou = bbox_ciou(torch.cat((pxy, pwh), dim=1), tbox)
-            lbox = (1.0 - iou).mean()
+            box_terms = 1.0 - iou
             score = iou.detach().clamp(min=0)
             order = score.argsort()  # highest IoU written last where cells collide
             tobj[b[order], a[order], gj[order], gi[order]] = score[order]
             tc = torch.zeros_like(ps[:, 5:])
             tc[torch.arange(tcls.numel(), device=device), tcls] = 1.0
-            lcls = self.bce(ps[:, 5:], tc)
+            cls_terms = F.binary_cross_entropy_with_logits(ps[:, 5:], tc, reduction="none")
+        # means over every training process's matches (each process takes part, with or without matches)
+        distributed = world().distributed
+        lbox = global_mean(box_terms) if box_terms.numel() or distributed else zero
+        lcls = global_mean(cls_terms) if cls_terms.numel() or distributed else zero
         lobj = self.bce(p[..., 4], tobj)
         lbox, lobj, lcls = lbox * self.box_gain, lobj * self.obj_gain, lcls * self.cls_gain
         total = lbox + lobj + lcls
         return total, {"box": float(lbox.detach()), "obj": float(lobj.detach()), "cls": float(lcls.detach())}
+
+
+def best_anchor_heads(boxes: torch.Tensor | np.ndarray, specs: tuple[HeadSpec, ...] | list[HeadSpec]) -> np.ndarray:
+    """For xyxy boxes [N, 4], the index of the head holding each box's best anchor over all heads' anchors (the
+    least worst-side ratio max(w/aw, aw/w, h/ah, ah/h), as YOLOv5 matches shapes); ties: the first head."""
+    b = np.asarray(boxes.detach().cpu() if isinstance(boxes, torch.Tensor) else boxes, np.float64).reshape(-1, 4)
+    wh = np.clip(b[:, 2:] - b[:, :2], 1e-3, None)  # [N, 2]
+    anchors = np.array([a for spec in specs for a in spec.anchors], np.float64)  # [A, 2]
+    head_of = np.concatenate([np.full(spec.num_anchors, h) for h, spec in enumerate(specs)])
+    ratio = wh[:, None, :] / anchors[None]
+    worst = np.maximum(ratio, 1 / ratio).max(axis=2)  # [N, A]
+    return head_of[worst.argmin(axis=1)]
+
+
+def _take(x: np.ndarray | torch.Tensor, idx: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | torch.Tensor:
+    """Rows `idx` of a numpy array or tensor (reshaped to `shape`), of the same kind."""
+    if isinstance(x, torch.Tensor):
+        return x.reshape(shape)[torch.as_tensor(idx, dtype=torch.long, device=x.device)]
+    return np.asarray(x).reshape(shape)[idx]
+
+
+class MultiHeadLoss(nn.Module):
+    """The YOLOv5 loss summed over several heads (e.g. strides 32 and 16, each with its own anchors).
+
+    Each ground-truth box goes to the head of its best anchor over all heads, and there to that anchor only
+    (YOLOv3's assignment; the neighbour-cell offsets of YOLOv5 still apply). ``forward(outputs, targets)`` takes
+    the heads' raw outputs in `specs` order and returns ``(total, {"box", "obj", "cls"})``, each summed over heads.
+    """
+
+    def __init__(self, specs: tuple[HeadSpec, ...] | list[HeadSpec], **gains: float) -> None:
+        super().__init__()
+        if len(specs) < 2:
+            raise ValueError("MultiHeadLoss needs two or more heads; use YoloLoss for one")
+        self.specs = tuple(specs)
+        self.losses = nn.ModuleList(YoloLoss(spec, best_anchor_only=True, **gains) for spec in specs)
+
+    def split_targets(self, targets: list[Target]) -> list[list[Target]]:
+        """targets per head: each image's boxes and labels, kept where the box's best anchor is in that head."""
+        per_head: list[list[Target]] = [[] for _ in self.specs]
+        for boxes, labels in targets:
+            head = best_anchor_heads(boxes, self.specs)
+            for h in range(len(self.specs)):
+                idx = np.flatnonzero(head == h)
+                per_head[h].append((_take(boxes, idx, (-1, 4)), _take(labels, idx, (-1,))))
+        return per_head
+
+    def forward(self, outputs: tuple[torch.Tensor, ...] | list[torch.Tensor],
+                targets: list[Target]) -> tuple[torch.Tensor, dict[str, float]]:
+        if len(outputs) != len(self.specs):
+            raise ValueError(f"MultiHeadLoss: {len(outputs)} head outputs for {len(self.specs)} heads")
+        total = outputs[0].sum() * 0.0
+        parts = {"box": 0.0, "obj": 0.0, "cls": 0.0}
+        for loss, out, head_targets in zip(self.losses, outputs, self.split_targets(targets)):
+            value, head_parts = loss(out, head_targets)
+            total = total + value
+            for key in parts:
+                parts[key] += head_parts[key]
+        return total, parts
+
+
+def detection_loss(specs: tuple[HeadSpec, ...] | list[HeadSpec]) -> YoloLoss | MultiHeadLoss:
+    """The training loss for a detector's heads: YoloLoss for one head, MultiHeadLoss for several."""
+    return YoloLoss(specs[0]) if len(specs) == 1 else MultiHeadLoss(specs)

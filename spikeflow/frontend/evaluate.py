@@ -14,7 +14,7 @@ import torch
 from spikeflow.data.loader import SampleLoader, build_dataset, open_dataset
 from spikeflow.data.sample import DetectionDataset, Sample, print_report
 from spikeflow.detect.draw import draw_detections
-from spikeflow.detect.head import Detections, HeadSpec, postprocess
+from spikeflow.detect.head import Detections, HeadSpec, postprocess_heads
 from spikeflow.detect.metrics import evaluate_map
 from spikeflow.errors import DatasetError
 from spikeflow.frontend.checkpoint import load_detector, resolve_stored_data
@@ -35,12 +35,23 @@ def to_original(dets: Detections, sample: Sample) -> Detections:
                       labels=dets.labels)
 
 
-def evaluate_outputs(outputs: np.ndarray | torch.Tensor, samples: list[Sample], spec: HeadSpec) -> Evaluation:
-    """mAP of head outputs [N, C, G, G] against the samples' boxes, both mapped back to original pixels."""
-    dets = postprocess(torch.as_tensor(np.asarray(outputs), dtype=torch.float32), spec)
+Heads = HeadSpec | Sequence[HeadSpec]
+
+
+def _specs(spec: Heads) -> tuple[HeadSpec, ...]:
+    return (spec,) if isinstance(spec, HeadSpec) else tuple(spec)
+
+
+def evaluate_outputs(outputs: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor], samples: list[Sample],
+                     spec: Heads) -> Evaluation:
+    """mAP of head outputs [N, C, G, G] (one array, or one per head of `spec`, a tuple of HeadSpecs) against the
+    samples' boxes, both mapped back to original pixels; several heads go through one NMS."""
+    specs = _specs(spec)
+    outs = [outputs] if len(specs) == 1 and not isinstance(outputs, (list, tuple)) else list(outputs)
+    dets = postprocess_heads([np.asarray(o, dtype=np.float32) for o in outs], specs)
     preds = [to_original(d, s) for d, s in zip(dets, samples)]
     gt = [(s.letterbox.to_original(s.boxes), s.labels) for s in samples]
-    m = evaluate_map(preds, gt, spec.num_classes)
+    m = evaluate_map(preds, gt, specs[0].num_classes)
     return Evaluation(map50=m["map50"], map50_95=m["map50_95"], detections=dets, samples=samples)
 
 
@@ -61,14 +72,20 @@ def check_classes(model_names: Sequence[str] | int, dataset: DetectionDataset, w
 
 
 @torch.no_grad()
-def evaluate_model(forward: Callable[[torch.Tensor], torch.Tensor], dataset: DetectionDataset, spec: HeadSpec,
-                   batch_size: int = 32, device: str | torch.device = "cpu") -> Evaluation:
-    check_classes(spec.num_classes, dataset, "evaluation")
-    outputs, samples = [], []
+def evaluate_model(forward: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]],
+                   dataset: DetectionDataset, spec: Heads, batch_size: int = 32,
+                   device: str | torch.device = "cpu") -> Evaluation:
+    """mAP of `forward` (one head output, or a tuple of one per head of `spec`) on `dataset`."""
+    specs = _specs(spec)
+    check_classes(specs[0].num_classes, dataset, "evaluation")
+    outputs: list[list[torch.Tensor]] = [[] for _ in specs]
+    samples = []
     for images, batch in SampleLoader(dataset, batch_size, shuffle=False, seed=0):
-        outputs.append(forward(images.to(device)).float().cpu())
+        out = forward(images.to(device))
+        for store, o in zip(outputs, (out,) if isinstance(out, torch.Tensor) else out, strict=True):
+            store.append(o.float().cpu())
         samples.extend(batch)
-    return evaluate_outputs(torch.cat(outputs), samples, spec)
+    return evaluate_outputs([torch.cat(o).numpy() for o in outputs], samples, specs)
 
 
 def draw_evaluation(evaluation: Evaluation, names: list[str], path: str | Path, count: int = 8) -> Path:
@@ -98,7 +115,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, image: 
     dataset.report.require_boxes("the validation set")  # mAP of a set without boxes measures nothing
     if not quiet and not dataset.report.source.startswith("synthetic"):
         print_report(dataset.report, "val", file=sys.stderr)
-    ev = evaluate_model(model, dataset, model.head_spec)
+    ev = evaluate_model(model, dataset, model.head_specs)
     if not quiet:
         print(f"{checkpoint}: mAP@0.5 {ev.map50:.3f}  mAP@0.5:0.95 {ev.map50_95:.3f}  on {len(ev.samples)} "
               f"validation images ({dataset.report.source or data or 'synthetic'})")

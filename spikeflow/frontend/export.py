@@ -16,7 +16,7 @@ from torch import nn
 
 from spikeflow.errors import ExportError
 from spikeflow.frontend.model import QuantDetector, check_supported
-from spikeflow.verify.qonnx_exec import run_qonnx
+from spikeflow.verify.qonnx_exec import run_qonnx, run_qonnx_outputs
 
 if TYPE_CHECKING:
     import onnx
@@ -93,15 +93,25 @@ def save_self_contained(model: onnx.ModelProto, path: Path) -> None:
 
 
 def check_export(detector: QuantDetector | nn.Module, path: str | Path, images: np.ndarray) -> ExportCheck:
-    """Compare execute_onnx against the Brevitas forward pass on real images (pixel/256 floats)."""
+    """Compare execute_onnx against the Brevitas forward pass on real images (pixel/256 floats). With several
+    heads every head is compared, and the outputs are the heads' flattened per frame and joined ([N, sum K*G*G])."""
     module = detector.deploy() if isinstance(detector, QuantDetector) else detector
     module = module.cpu().eval()
     with torch.no_grad():
-        ref = module(torch.from_numpy(images.astype(np.float32))).numpy()
-    got = run_qonnx(path, images)
+        out = module(torch.from_numpy(images.astype(np.float32)))
+    if isinstance(out, torch.Tensor):
+        ref, got = out.numpy(), run_qonnx(path, images)
+    else:
+        ref = _joined([o.numpy() for o in out])
+        got = _joined(run_qonnx_outputs(path, images))
     diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
     rel = diff / np.maximum(np.abs(ref).max(), 1e-12)
     scaling = detector.cfg.scaling if isinstance(detector, QuantDetector) else "po2"
     tol = 0.0 if scaling == "po2" else EXPORT_REL_TOLERANCE
     return ExportCheck(frames=len(images), max_abs_diff=float(diff.max()), max_rel_diff=float(rel.max()),
                        tolerance=tol, qonnx_outputs=got, brevitas_outputs=ref)
+
+
+def _joined(outputs: list[np.ndarray]) -> np.ndarray:
+    """Head outputs [N, K, G, G] each, flattened per frame and concatenated: [N, sum of K*G*G]."""
+    return np.concatenate([o.reshape(o.shape[0], -1) for o in outputs], axis=1)

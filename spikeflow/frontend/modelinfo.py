@@ -16,12 +16,12 @@ def weight_accounting(model: QuantDetector) -> dict[str, Any]:
     """
     params = 0
     weight_bits_total = 0
-    for layer in model.backbone:
+    for layer in model.modules():  # backbone convs, residual blocks' convs and a second head's convs
         if isinstance(layer, FoldedConvBNReLU):
             n = layer.conv.weight.numel()
             params += n + layer.conv.out_channels
             weight_bits_total += n * layer.weight_bits + 32 * layer.conv.out_channels
-    head = model.head.conv
-    params += head.weight.numel() + head.out_channels
-    weight_bits_total += head.weight.numel() * model.cfg.head_weight_bits + 32 * head.out_channels
+    for head in model.heads:
+        params += head.conv.weight.numel() + head.conv.out_channels
+        weight_bits_total += head.conv.weight.numel() * model.cfg.head_weight_bits + 32 * head.conv.out_channels
     return {"params": params, "weight_bytes": (weight_bits_total + 7) // 8}

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from spikeflow.data.loader import SampleLoader, build_dataset
 from spikeflow.data.sample import DetectionDataset, Sample, print_report
-from spikeflow.detect.loss import YoloLoss
+from spikeflow.detect.loss import detection_loss
 from spikeflow.errors import CheckpointError, DatasetError, SpikeflowError
 from spikeflow.frontend.checkpoint import data_reference, load_detector, read_checkpoint, save_checkpoint
 from spikeflow.frontend.config import ModelConfig, training_epochs
@@ -176,7 +176,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
         start_epoch, metrics = doc["epoch"] + 1, doc.get("metrics", {})
         command = doc.get("command", command)
     model.to(device)
-    criterion = YoloLoss(model.head_spec)
+    criterion = detection_loss(model.head_specs)
     loader = SampleLoader(train_set, batch_size, shuffle=True, seed=tcfg.seed, drop_last=True)
     steps_per_epoch = len(loader)
     rng = np.random.default_rng(tcfg.seed)
@@ -218,7 +218,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
                                 f"batch size {batch_size})")
         last_of_phase = epoch in (n_float - 1, total_epochs - 1)
         if last_of_phase:
-            ev = evaluate_model(model.eval(), val_set, model.head_spec, device=device)
+            ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
             key = "qat" if qat else "float"
             metrics[f"map50_{key}"], metrics[f"map50_95_{key}"] = ev.map50, ev.map50_95
             if not quiet:
@@ -231,7 +231,7 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
         if epoch == n_float - 1:  # the float-trained ANN, kept for the conventional-conversion baseline
             save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=metrics, command=command, **stored)
     model.eval()
-    final = evaluate_model(model, val_set, model.head_spec, device=device)
+    final = evaluate_model(model, val_set, model.head_specs, device=device)
     metrics.update(map50_qat=final.map50, map50_95_qat=final.map50_95)
     doc = read_checkpoint(out / LAST)
     save_checkpoint(out / BEST, model.cpu(), epoch=doc["epoch"], metrics=metrics, command=command,

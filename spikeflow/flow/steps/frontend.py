@@ -63,7 +63,7 @@ def step_evaluate(build: BuildDir, cfg: BuildConfig) -> None:
     checkpoint = checkpoint_of(build, cfg)
     model, doc = load_detector(checkpoint)
     data = cfg.data or resolve_stored_data(doc.get("data"), checkpoint) or SYNTHETIC
-    ev = evaluate_model(model, _validation_set(model, data), model.head_spec)
+    ev = evaluate_model(model, _validation_set(model, data), model.head_specs)
     build.report.mkdir(parents=True, exist_ok=True)
     picture = draw_evaluation(ev, model.names, build.report / "predictions.png")
     write_report(build.root, "evaluation", {"checkpoint": str(checkpoint), "dataset": data,
@@ -93,7 +93,7 @@ def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     mcfg = model.cfg
     trained_on = resolve_stored_data(doc.get("data"), checkpoint) or SYNTHETIC
     info = ModelInfo(name=mcfg.name, input_shape=(3, mcfg.input_size, mcfg.input_size), names=tuple(model.names),
-                     anchors=tuple(model.head_spec.anchors), data=trained_on, source=str(checkpoint),
+                     anchors=tuple(a for spec in model.head_specs for a in spec.anchors), data=trained_on, source=str(checkpoint),
                      synthetic_val_images=mcfg.train.val_images, seed=mcfg.train.seed)
     path = export_detector(model, build.onnx)
     frames = dataset_frames(info, cfg.data, cfg.frames)
@@ -112,7 +112,7 @@ def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     elif "map50_qat" in metrics:
         qat = {"map50_qat": metrics["map50_qat"], "map50_95_qat": metrics.get("map50_95_qat"), "dataset": trained_on}
     else:
-        ev = evaluate_model(model, _validation_set(model, trained_on), model.head_spec)
+        ev = evaluate_model(model, _validation_set(model, trained_on), model.head_specs)
         qat = {"map50_qat": ev.map50, "map50_95_qat": ev.map50_95, "dataset": trained_on}
     accounting = weight_accounting(model)
     write_report(build.root, "model", {
