@@ -148,3 +148,54 @@ def test_report_dict_round_trip() -> None:
     doc = report.as_dict()
     assert REPORT_KEYS <= set(doc) and doc["per_layer"]["Conv_0"]["near_ties"] == 1
     assert doc["passed"] and "PASS" in report.summary()
+
+
+@pytest.fixture(scope="module")
+def dag_model(tmp_path_factory) -> tuple[Path, object]:
+    """A random two-scale detector (two residual blocks, fork, upsample, concat, two heads) in QONNX, and its IR."""
+    from spikeflow.frontend.export import export_module
+    from tests.convert.dag_models import SIZE, two_scale
+
+    path = tmp_path_factory.mktemp("dag") / "m.onnx"
+    export_module(two_scale(1, residual_blocks=2).deploy(), (3, SIZE, SIZE), path, "dag")
+    return path, convert_qonnx(path)
+
+
+def _dag_frames(net, count: int = 4) -> np.ndarray:  # noqa: ANN001
+    return np.random.default_rng(1).integers(0, 256, size=(count, *net.input_shape), dtype=np.uint8)
+
+
+def test_a_dag_is_checked_layer_by_layer_on_every_head(dag_model) -> None:
+    path, net = dag_model
+    assert not net.is_chain and len(net.heads) == 2
+    report = layerwise_check(path, net, _dag_frames(net))
+    assert report.passed and report.real_mismatches == 0 and report.end_to_end_mismatches == 0
+    convs = [layer for layer in net.layers if layer.kind in ("conv", "head")]
+    assert set(report.per_layer) == {layer.name for layer in convs}
+    assert all(report.per_layer[layer.name]["neurons"] == 4 * int(np.prod(layer.out_shape)) for layer in convs)
+
+
+def test_a_wrong_shortcut_shift_is_a_real_mismatch_of_its_layer(dag_model) -> None:
+    path, net = dag_model
+    bad = copy.deepcopy(net)
+    res = next(layer for layer in bad.layers if layer.kind == "conv" and layer.has_residual)
+    res.residual_shift = tuple(r + 2 for r in res.residual_shift)
+    report = layerwise_check(path, bad, _dag_frames(bad))
+    assert not report.passed
+    assert report.per_layer[res.name]["real_mismatches"] > 0
+    assert all(s["real_mismatches"] == 0 for name, s in report.per_layer.items()
+               if name != res.name and name not in {h.name for h in bad.heads})  # layers read QONNX's levels
+
+
+def test_a_float_scaled_dag_passes(tmp_path) -> None:
+    from spikeflow.frontend.export import export_module
+    from spikeflow.frontend.model.blocks import TwoScaleDetector
+    from tests.convert.dag_models import SIZE, randomize
+
+    model = randomize(TwoScaleDetector(stem=4, deep=5, lateral=3, fine=4, residual_blocks=0, head_channels=4,
+                                       scaling="float"), 3)
+    path = export_module(model.deploy(), (3, SIZE, SIZE), tmp_path / "m.onnx", "dag")
+    net = convert_qonnx(path)
+    assert not net.meta.power_of_two_scales and not net.is_chain
+    report = layerwise_check(path, net, _dag_frames(net, 6))
+    assert report.passed and report.real_mismatches == 0
