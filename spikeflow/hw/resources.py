@@ -41,7 +41,10 @@ against block RAM by Yosys's memory_libmap costs). They count what the RTL holds
   (NF words of PE x 5 bits, LUT logic like the bias ROM), its register and the shift-and-add into the bias per
   PE lane.
 
-Their error against Yosys on a DAG is measured by bench/dag_resource_check.py (README).
+The per-bit figures are structural (what the RTL holds, on the part's primitives); the few control-logic constants
+(a FIFO's pointers and compares, a broadcast's LUTs per branch, ECP5's LUT RAM read select) are readings of Yosys
+0.23 on the units of one random DAG (bench/dag_resource_check.py, seed 5), not a least-squares fit, and say so
+where they are defined. The error against Yosys on that DAG and on another one is in the README.
 
 Each LUT or FF figure is a sum of coefficient x feature plus a fixed cost (one for conv and head layers, one for
 max-pool stages). The coefficients are fitted by `bench/calibrate_resources.py` to the per-layer Yosys figures
@@ -356,12 +359,15 @@ def storage(width: int, depth: int, family: str) -> tuple[float, float]:
     """(LUTs, BRAM36) of a width x depth memory read at any address, on the family's primitives: LUT RAM when
     Yosys's memory_libmap costs favour it (fifo_in_lutram on xcup; 16 x 4 units at cost 4 against an EBR at 128
     on ECP5), else block RAM at the best aspect ratio (an EBR counts as half a BRAM36, like a RAMB18). A LUT RAM
-    deeper than one unit adds a read select per bit (one LUT per extra unit: an estimate, not fitted)."""
+    deeper than one unit adds a read select per bit: one LUT per extra 64-word unit on xcup; on ECP5, where Yosys
+    builds it from LUT4s and PFUMX/L6MUX21 muxes, 2 x (units - 1) x log2(units) LUT4s per bit (the two branch FIFOs
+    of bench/dag_resource_check.py, 32 and 64 deep, gave about 2 and 4.5 per bit and extra unit)."""
     if family == "ecp5":
         unit_depth, unit_width, unit_luts = ECP5_LUTRAM
         deep, wide = math.ceil(depth / unit_depth), math.ceil(width / unit_width)
         if deep * wide * ECP5_LUTRAM_COST <= 2 * bram36(width, depth) * ECP5_EBR_COST:
-            return float(deep * wide * unit_luts + width * (deep - 1)), 0.0
+            select = 2 * width * (deep - 1) * max(1, math.ceil(math.log2(deep)))
+            return float(deep * wide * unit_luts + select), 0.0
         return 0.0, bram36(width, depth)
     if fifo_in_lutram(width, depth):
         extra = width * (math.ceil(depth / 64) - 1) if depth > 64 else 0
@@ -370,12 +376,15 @@ def storage(width: int, depth: int, family: str) -> tuple[float, float]:
 
 
 def fifo_resources(width: int, depth: int, family: str) -> tuple[float, float, float]:
-    """(LUT, FF, BRAM36) of a spikeflow_axis_fifo: its storage, two pointers of log2(depth)+1 bits (an
-    incrementer bit each) and the full/empty compares."""
+    """(LUT, FF, BRAM36) of a spikeflow_axis_fifo: its storage, two pointers of log2(depth)+1 bits and the copy of
+    the read address that Yosys moves into the LUT RAM's read port (FFs), the pointers' incrementers and the
+    full/empty compares: 2 x log2(depth) + 4 LUTs on xcup, 7 x log2(depth) + 7 LUT4s on ECP5 (carry cells counted
+    as two LUT4s, as synth.ecp5_resources does). The control figures are what Yosys 0.23 gave for the branch and
+    layer FIFOs of bench/dag_resource_check.py (16 to 64 deep): no fit, a reading of three instances."""
     aw = max(1, math.ceil(math.log2(depth)))
     lut, bram = storage(width, depth, family)
-    per_input = 6 if family != "ecp5" else 4  # compare bits per LUT
-    return lut + 2 * (aw + 1) + 2 * math.ceil((aw + 1) / (per_input // 2)) + 2, 2.0 * (aw + 1), bram
+    control = 7 * aw + 7 if family == "ecp5" else 2 * aw + 4
+    return lut + control, 2.0 * (aw + 1) + (aw if bram == 0 else 0), bram
 
 
 def neuron_out_depth(layer: FewdIFConv | FewdIFHead, f: LayerFolding) -> int:
@@ -403,13 +412,12 @@ def residual_features(layer: FewdIFConv, f: LayerFolding, act_bits: int, family:
     shifts = set(layer.residual_shift)
     rom_bits = f.pe * RES_SHIFT_BITS if nf > 1 else 0  # NF = 1: the shifts are constants of the logic
     rom_luts = rom_bits * math.ceil(nf / (64 if family != "ecp5" else 16))
-    # n << shift of an act_bits-bit count: per accumulator bit a select among the shifts in use (constants of
-    # the ROM's contents); then the add into the bias, one LUT per accumulator bit
-    shift_luts = f.pe * (act_bits + max(shifts)) * (1 if len(shifts) > 1 else 0)
-    adder = f.pe * layer.acc_bits
-    pointers = 2 * max(1, math.ceil(math.log2(depth)))
-    return {"lut": q_lut + group_select + rom_luts + shift_luts + adder + pointers + 2,
-            "ff": 2.0 * rom_bits + pointers, "bram36": q_bram}
+    # (n << shift) added into the bias: only the low act_bits + shift bits of each lane see the shortcut (the
+    # bits above are the carry's), and with NF = 1 the shifts are constants (wiring)
+    shift_add = f.pe * (act_bits + (max(shifts) if nf > 1 else 0))
+    rqw = max(1, math.ceil(math.log2(depth)))
+    return {"lut": q_lut + group_select + rom_luts + shift_add + 2 * rqw + 2,
+            "ff": 2.0 * rom_bits + 3 * rqw + f.pe * act_bits, "bram36": q_bram}
 
 
 def _tensor_width(net: FewdIFNetwork, tensor: str) -> int:
@@ -428,7 +436,7 @@ def dag_resources(net: FewdIFNetwork, family: str = "xcup") -> list[LayerResourc
     for tensor, branches in forks(net).items():
         width = _tensor_width(net, tensor)
         n = len(branches)
-        lut, ff, bram = float(n + 1), float(n), 0.0
+        lut, ff, bram = float((4 if family == "ecp5" else 2) * n + 1), float(n), 0.0
         for b in branches:
             fl, ff_, fb = fifo_resources(width, depths[b], family)
             lut, ff, bram = lut + fl, ff + ff_, bram + fb
@@ -436,7 +444,7 @@ def dag_resources(net: FewdIFNetwork, family: str = "xcup") -> list[LayerResourc
     for layer in net.layers:
         if isinstance(layer, FewdIFConcat):
             total_width = layer.out_shape[0] * net.act_bits
-            rows.append(LayerResources(layer.name, 0, LUT=float(len(layer.in_shapes) + 2), FF=float(total_width + 1),
+            rows.append(LayerResources(layer.name, 0, LUT=float(len(layer.in_shapes)), FF=float(total_width + 1),
                                        BRAM36=0.0))
         elif isinstance(layer, FewdIFUpsample):
             c, _, w = layer.in_shape

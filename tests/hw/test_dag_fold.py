@@ -49,11 +49,11 @@ def test_the_ecp5_fit_knows_its_family() -> None:
 
 def test_storage_on_each_familys_primitives() -> None:
     assert storage(8, 64, "xcup") == (16.0, 0.0)  # two RAM64M8 (64 x 7)
-    assert storage(8, 64, "ecp5") == (4 * 2 * 4 + 8 * 3, 0.0)  # 4 x 2 DPR16X4, a 4-way read select per bit
+    assert storage(8, 64, "ecp5") == (4 * 2 * 4 + 2 * 8 * 3 * 2, 0.0)  # 4 x 2 DPR16X4, a 4-way read select
     assert storage(64, 1024, "ecp5") == (0.0, bram36(64, 1024))  # 256 LUT RAM units cost more than 4 EBRs
     assert storage(16, 512, "xcup") == (0.0, bram36(16, 512))  # fifo_in_lutram's rule
-    lut, ff, bram = fifo_resources(8, 32, "xcup")
-    assert ff == 2 * (5 + 1) and bram == 0 and lut > storage(8, 32, "xcup")[0]
+    # Yosys 0.23 on a 32 x 10 branch FIFO: 22 LUTs (a RAM32M16 among them), 17 FFs (pointers and a read address)
+    assert fifo_resources(10, 32, "xcup") == (22.0, 17.0, 0.0)
 
 
 def test_every_dag_unit_has_a_row() -> None:
@@ -82,10 +82,10 @@ def test_a_residual_conv_costs_more_than_the_same_conv_without_its_shortcut(mode
     for f in (LayerFolding(1, 1, True), LayerFolding(res.out_channels, 9, True)):
         with_shortcut = conv_resources(res, f, net.act_bits, model)
         without = conv_resources(plain, f, net.act_bits, model)
-        # at least the shortcut queue, the add into the bias per PE lane and the queue's pointers
-        assert with_shortcut.LUT >= without.LUT + f.pe * res.acc_bits + storage(
+        # at least the shortcut queue and the add of its counts into the low bits of each PE lane
+        assert with_shortcut.LUT >= without.LUT + f.pe * net.act_bits + storage(
             res.out_channels * net.act_bits, 2, model.family)[0]
-        assert with_shortcut.FF > without.FF
+        assert with_shortcut.FF >= without.FF + f.pe * net.act_bits
 
 
 def test_the_ecp5_fit_counts_more_lut4s_for_the_branch_fifos() -> None:
