@@ -54,6 +54,14 @@ class TrainSpec:
     train_images: int = 4000  # size of the built-in training set
     val_images: int = 256
     seed: int = 0
+    workers: int | None = None  # loader processes reading batches ahead (None: 0 when cached in memory, else 1)
+    checkpoint_minutes: float = 10.0  # last.pt is also saved mid-epoch this often, so --resume loses little
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 0):
+            raise ConfigError(f"workers must be a whole number >= 0 (or absent), got {self.workers!r}")
+        if not isinstance(self.checkpoint_minutes, int | float) or self.checkpoint_minutes <= 0:
+            raise ConfigError(f"checkpoint_minutes must be a number > 0, got {self.checkpoint_minutes!r}")
 
 
 def training_epochs(spec: TrainSpec, epochs_float: int | None = None, epochs_qat: int | None = None) -> tuple[int, int]:

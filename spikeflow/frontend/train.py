@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from spikeflow.data.loader import SampleLoader, build_dataset
 from spikeflow.data.sample import DetectionDataset, Sample, print_report
 from spikeflow.detect.loss import detection_loss
-from spikeflow.errors import CheckpointError, DatasetError, SpikeflowError
-from spikeflow.frontend.checkpoint import data_reference, load_detector, read_checkpoint, save_checkpoint
+from spikeflow.errors import CheckpointError, ConfigError, DatasetError, SpikeflowError
+from spikeflow.frontend import distributed
+from spikeflow.frontend.batches import LoadTimer, TrainBatches
+from spikeflow.frontend.checkpoint import data_reference, load_detector, save_checkpoint
 from spikeflow.frontend.config import ModelConfig, training_epochs
+from spikeflow.frontend.distributed import World
 from spikeflow.frontend.evaluate import Evaluation, check_classes, evaluate_model
 from spikeflow.frontend.model import QuantDetector
+from spikeflow.frontend.run_state import RunState
 
 LAST = "last.pt"
 BEST = "model.pt"
@@ -34,6 +37,10 @@ class TrainingError(SpikeflowError):
     """Training cannot make progress (e.g. an epoch with no optimisation step)."""
 
 
+class TrainingStopped(SpikeflowError):
+    """Training stopped on request (train's stop_after_steps) with last.pt saved; --resume continues it."""
+
+
 @dataclass
 class TrainResult:
     checkpoint: Path
@@ -41,7 +48,7 @@ class TrainResult:
     map50_qat: float
     map50_95_qat: float
     seconds: float
-    qat_eval: Evaluation
+    qat_eval: Evaluation | None  # None on the ranks > 0 of a distributed run (rank 0 evaluates)
     epochs_float: int = 0
     epochs_qat: int = 0
 
@@ -74,22 +81,19 @@ class CachedDataset:
 CACHE_BYTES = 3 << 30
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def flip_batch(images: torch.Tensor, samples: list[Sample], rng: np.random.Generator) -> list:
-    """Random horizontal flip of half the batch; returns the (boxes, labels) targets."""
-    width = images.shape[-1]
-    targets = []
-    for i, s in enumerate(samples):
-        boxes = s.boxes
-        if rng.random() < 0.5:
-            images[i] = images[i].flip(-1)
-            boxes = boxes.copy()
-            boxes[:, [0, 2]] = width - s.boxes[:, [2, 0]]
-        targets.append((boxes, s.labels))
-    return targets
+def pick_device(name: str | None = None) -> torch.device:
+    """The training device: `name` ("cpu", "cuda", "cuda:1"), or CUDA when available."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {name}: not a torch device ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: this torch has no CUDA device (torch {torch.__version__})")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name}: spikeflow trains on 'cpu' or 'cuda'")
+    return device
 
 
 def lr_at(step: int, total: int, base: float, warmup: int) -> float:
@@ -138,17 +142,32 @@ def write_run_report(out: Path, values: dict) -> Path:
 
 def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bool = False,
           epochs_float: int | None = None, epochs_qat: int | None = None, quiet: bool = False,
-          val_data: str | None = None) -> TrainResult:
-    """Train `cfg` on `data` (None: the built-in dataset) into `out/`; `resume` continues from out/last.pt.
+          val_data: str | None = None, device: str | None = None, stop_after_steps: int | None = None) -> TrainResult:
+    """Train `cfg` on `data` (None: the built-in dataset) into `out/`; `resume` continues from out/last.pt exactly
+    where it stopped (weights, optimizer, schedule, data order and flips), mid-epoch included.
 
     `val_data` is a separate validation dataset (default: `data`'s val split). Writes out/train_report.json.
+    `device`: "cpu", "cuda" or None (CUDA when available). Under torchrun (WORLD_SIZE > 1) every process trains on
+    its share of each global batch (spikeflow.frontend.distributed) and rank 0 writes the files.
+    `stop_after_steps` stops after that many optimisation steps of this call, with last.pt saved (TrainingStopped),
+    as an interrupted run does (Ctrl-C saves last.pt too).
     """
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    out = Path(out)
+    dev = pick_device(device)
+    world = distributed.start(dev)
+    try:
+        return _train(cfg, Path(out), data, resume, epochs_float, epochs_qat, quiet or not world.main, val_data,
+                      distributed.rank_device(dev), world, stop_after_steps)
+    finally:
+        distributed.stop()
+
+
+def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_float: int | None,
+           epochs_qat: int | None, quiet: bool, val_data: str | None, device: torch.device, world: World,
+           stop_after_steps: int | None) -> TrainResult:
     tcfg = cfg.train
     n_float, n_qat = training_epochs(tcfg, epochs_float, epochs_qat)
     total_epochs = n_float + n_qat
-    device = pick_device()
     train_set = build_dataset(data, "train", cfg.input_size, synthetic_count=tcfg.train_images, seed=tcfg.seed)
     val_set = build_dataset(data, "val", cfg.input_size, synthetic_count=tcfg.val_images, seed=tcfg.seed,
                             val_data=val_data)
@@ -163,81 +182,124 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     stored = {"data": data_reference(data), "val_data": data_reference(val_data) if val_data else None,
               "data_report": data_reports(train_set, val_set), "batch_size": batch_size}
 
-    if len(train_set) * 3 * cfg.input_size**2 <= CACHE_BYTES:
+    cached = len(train_set) * 3 * cfg.input_size**2 <= CACHE_BYTES
+    if cached:
         train_set = CachedDataset(train_set, quiet)
+    workers = tcfg.workers if tcfg.workers is not None else (0 if cached else 1)
+    torch.manual_seed(tcfg.seed)  # the initial weights: a run is a function of its config and data
     model = QuantDetector(cfg, train_set.names)
-    start_epoch, metrics = 0, {}
+    state = RunState(processes=world.size)
     command = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and "spikeflow" in sys.argv[0] else ""
     if resume and (out / LAST).is_file():
         model, doc = load_detector(out / LAST)
         check_classes(model.names, train_set, str(out / LAST))
         if model.names != train_set.names:
             raise CheckpointError(f"{out / LAST}: classes {model.names} differ from the dataset's {train_set.names}")
-        start_epoch, metrics = doc["epoch"] + 1, doc.get("metrics", {})
+        state = RunState.from_checkpoint(doc, out / LAST, batch_size, world)
+        state.processes = world.size
         command = doc.get("command", command)
+        if not quiet:
+            print(f"resuming {out / LAST}: {state.where()}", file=sys.stderr)
     model.to(device)
     criterion = detection_loss(model.head_specs)
-    loader = SampleLoader(train_set, batch_size, shuffle=True, seed=tcfg.seed, drop_last=True)
-    steps_per_epoch = len(loader)
-    rng = np.random.default_rng(tcfg.seed)
-    started = time.time()
-    optimizer = None
-    for epoch in range(start_epoch, total_epochs):
+    batches = TrainBatches(train_set, batch_size, tcfg.seed, world, workers)
+    steps_per_epoch = len(batches)
+    started = time.time() - state.seconds
+    optimizer, net, base_lr = None, model, 0.0
+    steps_this_call = 0
+    last_save = time.time()
+
+    def save_last(epoch: int, next_batch: int, running: float, phase: str) -> None:
+        """last.pt to continue at (epoch, next_batch); its "epoch" is the last epoch finished."""
+        nonlocal last_save
+        state.update(epoch, next_batch, optimizer, running, time.time() - started, phase)
+        if world.main:
+            save_checkpoint(out / LAST, model, epoch=epoch - 1, metrics=state.metrics, command=command,
+                            train_state=state.to_dict(), **stored)
+        last_save = time.time()
+
+    for epoch in range(state.epoch, total_epochs):
         qat = epoch >= n_float
         phase_start, phase_len = (n_float, n_qat) if qat else (0, n_float)
         if qat and not bool(model.quantized):
             calib = [images.to(device) for images, _ in islice(SampleLoader(train_set, 64, False, 0), 4)]
             model.start_qat(calib)
             optimizer = None
-        if optimizer is None or epoch == start_epoch:
-            base_lr = tcfg.lr * (0.5 if qat else 1.0)
+        phase = "qat" if qat else "float"
+        base_lr = tcfg.lr * (0.5 if qat else 1.0)
+        if optimizer is None:  # a phase starts, or a run resumes (with its saved optimizer state)
             optimizer = make_optimizer(model, base_lr, tcfg.weight_decay)
+            state.restore_optimizer(optimizer, phase)
+            net = distributed.wrap(model, world, device)
         if qat and epoch >= total_epochs - tcfg.freeze_bn_epochs:
             model.freeze_bn()
         model.train()
-        loader.set_epoch(epoch)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}]",
-                   disable=quiet, leave=False, dynamic_ncols=True)
-        running, steps = 0.0, 0
-        for i, (images, samples) in enumerate(bar):
-            step = (epoch - phase_start) * steps_per_epoch + i
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, phase_len * steps_per_epoch, base_lr, warmup=min(100, steps_per_epoch))
-            images = images.to(device)
-            targets = flip_batch(images, samples, rng)
-            loss, parts = criterion(model(images), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-            optimizer.step()
-            running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
-            steps += 1
-            bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
-        if steps == 0:
+        timer = LoadTimer()
+        bar = tqdm(batches.epoch(epoch, state.batch, timer), total=steps_per_epoch, initial=state.batch,
+                   desc=f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}]", disable=quiet, leave=False,
+                   dynamic_ncols=True)
+        running, steps, next_batch = state.running, 0, state.batch
+        try:
+            for i, images, targets in bar:
+                step = (epoch - phase_start) * steps_per_epoch + i
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(step, phase_len * steps_per_epoch, base_lr,
+                                        warmup=min(100, steps_per_epoch))
+                loss, parts = criterion(net(images.to(device)), targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+                optimizer.step()
+                next_batch = i + 1
+                running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
+                steps += 1
+                steps_this_call += 1
+                bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
+                if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                    save_last(epoch, i + 1, running, phase)
+                    raise TrainingStopped(f"stopped after {steps_this_call} steps at {state.where()}; "
+                                          f"continue with --resume")
+                if time.time() - last_save >= tcfg.checkpoint_minutes * 60 and i + 1 < steps_per_epoch:
+                    save_last(epoch, i + 1, running, phase)
+        except KeyboardInterrupt:
+            save_last(epoch, next_batch, running, phase)
+            print(f"\ninterrupted: {out / LAST} saved at {state.where()}; continue with --resume", file=sys.stderr)
+            raise
+        if steps == 0 and state.batch == 0:
             raise TrainingError(f"epoch {epoch + 1} ran no training step ({len(train_set)} training images, "
                                 f"batch size {batch_size})")
-        last_of_phase = epoch in (n_float - 1, total_epochs - 1)
-        if last_of_phase:
-            ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
-            key = "qat" if qat else "float"
-            metrics[f"map50_{key}"], metrics[f"map50_95_{key}"] = ev.map50, ev.map50_95
-            if not quiet:
-                tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{key}] loss {running:.3f} "
-                           f"val mAP@0.5 {ev.map50:.3f} mAP@0.5:0.95 {ev.map50_95:.3f}")
-        elif not quiet:
-            tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}] loss {running:.3f} "
+        state.log_epoch(epoch, phase, running, timer.summary())
+        if not quiet:
+            tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] loss {running:.3f}  "
+                       f"{state.epochs[-1]['images_per_s']:.1f} images/s, "
+                       f"{100 * state.epochs[-1]['load_wait_fraction']:.1f} % of the time waiting for data "
                        f"({time.time() - started:.0f} s)")
-        save_checkpoint(out / LAST, model, epoch=epoch, metrics=metrics, command=command, **stored)
-        if epoch == n_float - 1:  # the float-trained ANN, kept for the conventional-conversion baseline
-            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=metrics, command=command, **stored)
+        if epoch in (n_float - 1, total_epochs - 1) and world.main:  # the end of a phase
+            ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
+            state.metrics[f"map50_{phase}"], state.metrics[f"map50_95_{phase}"] = ev.map50, ev.map50_95
+            if not quiet:
+                tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] val mAP@0.5 {ev.map50:.3f} "
+                           f"mAP@0.5:0.95 {ev.map50_95:.3f}")
+        state.next_epoch()
+        save_last(epoch + 1, 0, 0.0, phase)
+        if epoch == n_float - 1 and world.main:  # the float-trained ANN, for the conventional-conversion baseline
+            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=state.metrics, command=command, **stored)
+        distributed.barrier()
     model.eval()
+    metrics = state.metrics
+    seconds = time.time() - started
+    if not world.main:  # rank 0 evaluates and writes the files
+        return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float"), map50_qat=math.nan,
+                           map50_95_qat=math.nan, seconds=seconds, qat_eval=None, epochs_float=n_float,
+                           epochs_qat=n_qat)
     final = evaluate_model(model, val_set, model.head_specs, device=device)
     metrics.update(map50_qat=final.map50, map50_95_qat=final.map50_95)
-    doc = read_checkpoint(out / LAST)
-    save_checkpoint(out / BEST, model.cpu(), epoch=doc["epoch"], metrics=metrics, command=command,
-                    seconds=time.time() - started, **stored)
-    write_run_report(out, {"checkpoint": str((out / BEST).resolve()), "command": command, "epochs": doc["epoch"] + 1,
-                           "seconds": time.time() - started, "metrics": metrics, **stored})
+    save_checkpoint(out / BEST, model.cpu(), epoch=total_epochs - 1, metrics=metrics, command=command,
+                    seconds=seconds, **stored)
+    write_run_report(out, {"checkpoint": str((out / BEST).resolve()), "command": command,
+                           "epochs": total_epochs, "seconds": seconds, "metrics": metrics,
+                           "processes": world.size, "device": str(device), "loader_workers": workers,
+                           "epoch_log": state.epochs, **stored})
     return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float"), map50_qat=final.map50,
-                       map50_95_qat=final.map50_95, seconds=time.time() - started, qat_eval=final,
+                       map50_95_qat=final.map50_95, seconds=seconds, qat_eval=final,
                        epochs_float=n_float, epochs_qat=n_qat)

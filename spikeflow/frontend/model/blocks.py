@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikeflow.frontend.config import Scaling
+from spikeflow.frontend.distributed import channel_moments, sum_over_ranks, world
 from spikeflow.frontend.model.quantizers import BiasQuant, PixelQuant, act_quant, weight_quant
 
 
@@ -45,18 +46,22 @@ class FoldedConvBNReLU(nn.Module):
         device = self.conv.weight.device
         self.act = self._make_act(max(max_val, 1e-3)).to(device)
 
+    def _batch_moments(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's per-channel mean and variance of the conv output `y` (over every training process's
+        samples), folded into the running statistics."""
+        mean, var = channel_moments(y)
+        with torch.no_grad():
+            n = float(sum_over_ranks(torch.tensor(y.numel() / y.shape[1])))
+            m = self.bn.momentum
+            self.bn.running_mean.mul_(1 - m).add_(m * mean)
+            self.bn.running_var.mul_(1 - m).add_(m * var * n / max(n - 1, 1))
+            self.bn.num_batches_tracked += 1
+        return mean, var
+
     def _bn_stats(self, x_float: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.training and not self.bn_frozen:
-            y = F.conv2d(x_float, self.conv.weight, None, self.conv.stride, self.conv.padding)
-            mean = y.mean(dim=(0, 2, 3))
-            var = y.var(dim=(0, 2, 3), unbiased=False)
-            with torch.no_grad():
-                n = y.numel() / y.shape[1]
-                m = self.bn.momentum
-                self.bn.running_mean.mul_(1 - m).add_(m * mean)
-                self.bn.running_var.mul_(1 - m).add_(m * var * n / max(n - 1, 1))
-                self.bn.num_batches_tracked += 1
-            return mean, var
+            return self._batch_moments(F.conv2d(x_float, self.conv.weight, None, self.conv.stride,
+                                                self.conv.padding))
         return self.bn.running_mean, self.bn.running_var
 
     def folded(self, mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,9 +70,18 @@ class FoldedConvBNReLU(nn.Module):
         bias = self.bn.bias + (self.conv.bias - mean) * inv_std
         return weight, bias
 
+    def _normalized(self, y: torch.Tensor) -> torch.Tensor:
+        """Batch norm of the conv output `y` in the float phase; over the global batch in a distributed run, as one
+        process computes it."""
+        if self.training and world().distributed:
+            mean, var = self._batch_moments(y)
+            scale = self.bn.weight / torch.sqrt(var + self.bn.eps)
+            return (y - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1) + self.bn.bias.view(1, -1, 1, 1)
+        return self.bn(y)
+
     def forward_float(self, x: torch.Tensor) -> torch.Tensor:
         y = F.conv2d(x, self.conv.weight, None, self.conv.stride, self.conv.padding)
-        return F.relu(self.bn(y))
+        return F.relu(self._normalized(y))
 
     def forward(self, x):  # x: QuantTensor
         weight, bias = self.folded(*self._bn_stats(x.value))
@@ -123,7 +137,7 @@ class FoldedConvBNAddReLU(FoldedConvBNReLU):
 
     def forward_float(self, x: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         y = F.conv2d(x, self.conv.weight, None, self.conv.stride, self.conv.padding)
-        return F.relu(self.bn(y) + shortcut)
+        return F.relu(self._normalized(y) + shortcut)
 
     def forward(self, x, shortcut):  # type: ignore[override]
         weight, bias = self.folded(*self._bn_stats(x.value))
