@@ -204,3 +204,11 @@ def test_nothing_usable_or_no_names_is_an_error(tmp_path: Path) -> None:
     y = make_voc(tmp_path / "bg", {"a": []}, {"train": ["a"], "val": ["a"]})
     with pytest.raises(DatasetError, match=r"no object names in the XMLs of splits train, val; give the classes"):
         VocDataset(y, "train", 40)
+
+
+def test_one_list_for_train_and_val_is_noted(tmp_path: Path) -> None:
+    y = make_voc(tmp_path, {"a": [DOG], "b": [CAT]}, {"trainval": ["a", "b"]}, train="trainval", val="trainval")
+    assert not VocDataset(y, "train", 40).report.notes[1:]
+    note = VocDataset(y, "val", 40).report.notes[-1]
+    assert note == ("2 image ids of trainval.txt are also listed in trainval.txt (the train split): the val mAP is "
+                    "measured partly on training images")
