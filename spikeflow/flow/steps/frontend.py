@@ -93,7 +93,8 @@ def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     mcfg = model.cfg
     trained_on = resolve_stored_data(doc.get("data"), checkpoint) or SYNTHETIC
     info = ModelInfo(name=mcfg.name, input_shape=(3, mcfg.input_size, mcfg.input_size), names=tuple(model.names),
-                     anchors=tuple(a for spec in model.head_specs for a in spec.anchors), data=trained_on, source=str(checkpoint),
+                     anchors=tuple(a for spec in model.head_specs for a in spec.anchors),  # head after head
+                     data=trained_on, source=str(checkpoint),
                      synthetic_val_images=mcfg.train.val_images, seed=mcfg.train.seed)
     path = export_detector(model, build.onnx)
     frames = dataset_frames(info, cfg.data, cfg.frames)
