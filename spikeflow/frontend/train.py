@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -156,10 +160,30 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     dev = pick_device(device)
     world = distributed.start(dev)
     try:
-        return _train(cfg, Path(out), data, resume, epochs_float, epochs_qat, quiet or not world.main, val_data,
-                      distributed.rank_device(dev), world, stop_after_steps)
+        with terminate_as_interrupt():
+            return _train(cfg, Path(out), data, resume, epochs_float, epochs_qat, quiet or not world.main, val_data,
+                          distributed.rank_device(dev), world, stop_after_steps)
     finally:
         distributed.stop()
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's or `kill`'s stop) and SIGINT ends training as Ctrl-C does, saving last.pt; SIGINT
+    included because a shell starts background jobs with SIGINT ignored. Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_float: int | None,

@@ -70,3 +70,16 @@ def test_last_pt_without_a_training_state_resumes_at_the_next_epoch_and_says_so(
     result = train(cfg, tmp_path, resume=True)
     assert "holds no optimizer state" in capsys.readouterr().err
     assert read_checkpoint(result.checkpoint)["epoch"] == 1
+
+
+def test_sigterm_and_sigint_end_training_as_ctrl_c_does() -> None:
+    import os
+    import signal
+
+    from spikeflow.frontend.train import terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with pytest.raises(KeyboardInterrupt, match=sig.name), terminate_as_interrupt():
+            os.kill(os.getpid(), sig)
+    assert signal.getsignal(signal.SIGTERM) == before  # the handlers are put back
