@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from spikeflow.frontend.checkpoint import read_checkpoint
 from spikeflow.frontend.batches import TrainBatches
+from spikeflow.frontend.checkpoint import read_checkpoint
 from spikeflow.frontend.config import TrainSpec
 from spikeflow.frontend.train import TrainingStopped, train
 from tests.factories import small_config
