@@ -1,5 +1,5 @@
-"""cocotb testbenches of the DAG building blocks (upsample, broadcast, concat, the neuron's residual input) against
-numpy, with random idle on every input and random back-pressure on every output.
+"""cocotb testbenches of the DAG building blocks (upsample, broadcast, concat, the neuron's residual input, the head
+merge) against numpy, with random idle on every input and random back-pressure on every output.
 
 The runner (tests/backends/rtl/test_rtl_dag_units.py) sets SPIKEFLOW_PARAMS (JSON of the module parameters) and,
 for the residual neuron, SPIKEFLOW_NEURON_NPZ (windows, shortcut counts, weights, bias, thresholds, shifts).
@@ -170,3 +170,64 @@ async def test_neuron_residual(dut):
     got = await collect(dut, dut.m_axis_tdata, dut.m_axis_tvalid, dut.m_axis_tready, len(expected), rand)
     bad = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
     assert not bad, f"{len(bad)} of {len(expected)} windows differ, first at {bad[0]}"
+
+
+async def _trunk(dut, items: list[tuple[int, int, int]], width: int, rand: random.Random, progress: list[int]) -> None:
+    """A model of the shared trunk in front of spikeflow_head_merge: the items (input, value, last) in one order,
+    each offered on its input until taken, the next only after it (as a fork hands an item to all its branches
+    before the next). progress[0] counts the items taken."""
+    for lane, value, last in items:
+        while rand.random() < 0.2:
+            await RisingEdge(dut.clk)
+        dut.s_axis_tdata.value = value << (lane * width)
+        dut.s_axis_tlast.value = last << lane
+        dut.s_axis_tvalid.value = 1 << lane
+        while True:
+            await RisingEdge(dut.clk)
+            if _bits(dut.s_axis_tready, lane):
+                break
+        progress[0] += 1
+        dut.s_axis_tvalid.value = 0
+
+
+@cocotb.test()
+async def test_head_merge(dut):
+    """Frames of two heads in the worst order a shared trunk can give: head 0's values but its last, then all of
+    head 1's, then head 0's last. The output must be head 0's frame, then head 1's, TLAST on head 1's last value.
+    SPIKEFLOW_EXPECT=deadlock (a FIFO one value short of head 1's frame): the trunk must stall for good."""
+    p = json.loads(os.environ["SPIKEFLOW_PARAMS"])
+    width, v0, v1, frames = p["DATA_WIDTH"], p["V0"], p["V1"], 3
+    rng, rand = np.random.default_rng(10), random.Random(10)
+    heads = [[[int(x) for x in rng.integers(0, 1 << width, size=v)] for v in (v0, v1)] for _ in range(frames)]
+    items = []
+    for h0, h1 in heads:
+        items += [(0, x, 0) for x in h0[:-1]] + [(1, x, int(i == v1 - 1)) for i, x in enumerate(h1)] + [(0, h0[-1], 1)]
+    expected = []
+    for h0, h1 in heads:
+        expected += [(x, 0) for x in h0] + [(x, int(i == v1 - 1)) for i, x in enumerate(h1)]
+    dut.s_axis_tvalid.value = 0
+    dut.s_axis_tlast.value = 0
+    dut.s_axis_tdata.value = 0
+    dut.m_axis_tready.value = 0
+    await _start(dut)
+    progress = [0]
+    cocotb.start_soon(_trunk(dut, items, width, random.Random(13), progress))
+    got: list[tuple[int, int]] = []
+    idle = 0
+    mask = (1 << width) - 1
+    while len(got) < len(expected) and idle < 20 * (v0 + v1) + 200:
+        dut.m_axis_tready.value = int(rand.random() < 0.7)
+        await RisingEdge(dut.clk)
+        before = progress[0]
+        if int(dut.m_axis_tvalid.value) and int(dut.m_axis_tready.value):
+            got.append((int(dut.m_axis_tdata.value) & mask, int(dut.m_axis_tlast.value)))
+            idle = 0
+        else:
+            idle = idle + 1 if progress[0] == before else 0
+    if os.environ.get("SPIKEFLOW_EXPECT") == "deadlock":
+        assert len(got) < len(expected), "no deadlock with a FIFO one value short of a frame"
+        assert progress[0] < len(items), "the trunk finished"
+        assert got == expected[:len(got)] and len(got) == v0 - 1, \
+            f"stuck after {len(got)} outputs, expected after head 0's first {v0 - 1}"
+        return
+    assert got == expected, f"{len(got)} of {len(expected)} outputs, or different values or TLASTs"

@@ -7,6 +7,16 @@ a frame in HWC order, so a letterboxed HxWxC image is already the payload.
 Output (`m_axis`): one head membrane value per beat, sign-extended to `out_width` bits (little-endian bytes),
 positions row-major and channel fastest, TLAST on the last value of a frame.
 
+Several heads (a DAG with more than one head, `heads`): still ONE output stream. Per frame it carries the heads'
+values concatenated in IR head order (`net.heads`), each head's values row-major with channel fastest exactly as
+a single head's, TLAST on the last value of the last head. So a frame is `values_per_frame` = the sum of the
+heads' K*Gh*Gw values; the DMA, the bitstream scripts and the driver's single output buffer see one longer frame.
+Every head's values share the beat width (`out_width`, sign-extended); `value_bits` is the widest head's
+accumulator. `head_shapes` gives each head's (K, Gh, Gw); `unpack_heads` / `stream_heads` split a frame's values
+into per-head arrays and `pack_values` takes a list of per-head arrays. A single-head format keeps its old fields
+(`out_channels`, `out_height`, `out_width_px`) and dictionary (no `heads` key), so model.json files written
+before still load. With several heads those three fields hold head 0's shape and `heads` all of them.
+
 Status: `status_frame_error` pulses on a malformed frame, `status_error_count` (`status_width` bits) counts them.
 
 Memory side (bitstreams): a DMA engine or an AXI master moves whole bus words, a power of two of at least 32 bits.
@@ -60,8 +70,18 @@ class StreamFormat:
     pixel_bits: int = PIXEL_BITS
     out_width: int = OUT_WIDTH
     status_width: int = STATUS_WIDTH
+    heads: tuple[tuple[int, int, int], ...] = ()  # each head's (K, Gh, Gw) in IR order, for several heads; () for one
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "heads", tuple(tuple(int(d) for d in h) for h in self.heads))
+        if len(self.heads) == 1:
+            object.__setattr__(self, "heads", ())  # one head: the old fields alone
+        if self.heads and self.heads[0] != (self.out_channels, self.out_height, self.out_width_px):
+            raise ConfigError(f"head 0 {list(self.heads[0])} disagrees with out_channels/out_height/out_width_px "
+                              f"{[self.out_channels, self.out_height, self.out_width_px]}")
+        if any(len(h) != 3 or min(h) < 1 for h in self.heads):
+            raise ConfigError(f"heads must be (channels, height, width) triples of positive sizes, got "
+                              f"{[list(h) for h in self.heads]}")
         if self.pixels_per_beat < 1 or (self.height * self.width) % self.pixels_per_beat:
             raise ConfigError(f"pixels_per_beat={self.pixels_per_beat} must divide the {self.height * self.width} "
                               f"pixels of a frame")
@@ -76,11 +96,12 @@ class StreamFormat:
         if missing:
             raise ConfigError(f"{where}: stream format lacks {', '.join(missing)}")
         try:
-            fmt = cls(**{n: int(doc[n]) for n in names if n in doc})
+            ints = {n: int(doc[n]) for n in names if n in doc and n != "heads"}
+            fmt = cls(**ints, heads=tuple(tuple(int(d) for d in h) for h in doc.get("heads", ())))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: bad stream format ({exc})") from exc
         derived = fmt.as_dict()
-        wrong = [k for k in derived if k in doc and int(doc[k]) != derived[k]]
+        wrong = [k for k in derived if k in doc and k != "heads" and int(doc[k]) != derived[k]]
         if wrong:
             raise ConfigError(f"{where}: stream format keys {', '.join(wrong)} disagree with the others")
         return fmt
@@ -97,7 +118,20 @@ class StreamFormat:
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
+        """The one head's [K, Gh, Gw] (ConfigError with several heads: use head_shapes)."""
+        if self.heads:
+            raise ConfigError(f"the output stream carries {len(self.heads)} heads: use head_shapes, not output_shape")
         return (self.out_channels, self.out_height, self.out_width_px)
+
+    @property
+    def head_shapes(self) -> tuple[tuple[int, int, int], ...]:
+        """Every head's [K, Gh, Gw] in stream (IR head) order; one entry for a single head."""
+        return self.heads or ((self.out_channels, self.out_height, self.out_width_px),)
+
+    @property
+    def head_values(self) -> tuple[int, ...]:
+        """Values per frame of each head, in stream order."""
+        return tuple(k * gh * gw for k, gh, gw in self.head_shapes)
 
     @property
     def in_width(self) -> int:
@@ -123,7 +157,8 @@ class StreamFormat:
 
     @property
     def values_per_frame(self) -> int:
-        return self.out_channels * self.out_height * self.out_width_px
+        """Output values (beats) per frame: the sum over the heads."""
+        return sum(self.head_values)
 
     @property
     def value_bytes(self) -> int:
@@ -151,8 +186,12 @@ class StreamFormat:
         """Bits of one output word on the memory side (DMA S2MM stream, m_axi write)."""
         return bus_width(self.out_width)
 
-    def as_dict(self) -> dict[str, int]:
-        return {**asdict(self), "in_width": self.in_width, "beat_bytes": self.beat_bytes,
+    def as_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = asdict(self)
+        heads = doc.pop("heads")
+        if heads:  # several heads only: a single head's dictionary is the one written before there were several
+            doc["heads"] = [list(h) for h in heads]
+        return {**doc, "in_width": self.in_width, "beat_bytes": self.beat_bytes,
                 "beats_per_frame": self.beats_per_frame, "values_per_frame": self.values_per_frame,
                 "bus_in_width": self.bus_in_width, "bus_out_width": self.bus_out_width}
 
@@ -215,36 +254,67 @@ class StreamFormat:
         return self.unpack_frames(np.ascontiguousarray(beats).tobytes())
 
     # -- output ---------------------------------------------------------------------------------------------
-    def pack_values(self, v: np.ndarray) -> np.ndarray:
-        """Head V [N,K,Gh,Gw] (or one [K,Gh,Gw]) -> values in output stream order [N, values_per_frame]."""
-        v = np.asarray(v, dtype=np.int64)
-        if v.ndim == 3:
-            v = v[None]
-        return v.transpose(0, 2, 3, 1).reshape(len(v), -1)
+    def pack_values(self, v: Any) -> np.ndarray:
+        """Head V [N,K,Gh,Gw] (or one [K,Gh,Gw]), or with several heads a list of each head's V in head order ->
+        values in output stream order [N, values_per_frame]."""
+        heads = list(v) if isinstance(v, (list, tuple)) else [v]
+        if len(heads) != len(self.head_shapes):
+            raise FrameError(f"the output stream carries {len(self.head_shapes)} head(s), got values of {len(heads)}")
+        rows = []
+        for h, shape in zip(heads, self.head_shapes):
+            h = np.asarray(h, dtype=np.int64)
+            if h.ndim == 3:
+                h = h[None]
+            if tuple(h.shape[1:]) != shape:
+                raise FrameError(f"head values {list(h.shape)} do not match the head's [N, "
+                                 f"{', '.join(map(str, shape))}]")
+            rows.append(h.transpose(0, 2, 3, 1).reshape(len(h), -1))
+        return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=1)
 
-    def stream_values(self, payload: Any) -> np.ndarray:
-        """The output payload (bytes or an array of `value_dtype`) of whole frames -> values [N, Gh, Gw, K] in
-        stream order, a view of the payload (no copy)."""
-        if isinstance(payload, np.ndarray):
-            data = payload.view(self.value_dtype).reshape(-1)
-        else:
-            data = np.frombuffer(payload, dtype=self.value_dtype)
+    def _frames_of(self, data: np.ndarray) -> np.ndarray:
         if data.size % self.values_per_frame:
             raise FrameError(f"{data.size} output values is not a whole number of {self.values_per_frame}-value "
                              f"frames")
-        k, gh, gw = self.output_shape
-        return data.reshape(-1, gh, gw, k)
+        return data.reshape(-1, self.values_per_frame)
 
-    def unpack_values(self, values: Any) -> np.ndarray:
-        """Output stream values (ints, or the raw little-endian payload) of whole frames -> V int64 [N,K,Gh,Gw]."""
+    def _payload_values(self, payload: Any) -> np.ndarray:
+        if isinstance(payload, np.ndarray):
+            return payload.view(self.value_dtype).reshape(-1)
+        return np.frombuffer(payload, dtype=self.value_dtype)
+
+    def stream_heads(self, payload: Any) -> list[np.ndarray]:
+        """The output payload (bytes or an array of `value_dtype`) of whole frames -> each head's values
+        [N, Gh, Gw, K] in stream order, views of the payload (no copy)."""
+        frames = self._frames_of(self._payload_values(payload))
+        out, start = [], 0
+        for (k, gh, gw), n in zip(self.head_shapes, self.head_values):
+            out.append(frames[:, start:start + n].reshape(-1, gh, gw, k))
+            start += n
+        return out
+
+    def stream_values(self, payload: Any) -> np.ndarray:
+        """The output payload of whole frames -> values [N, Gh, Gw, K] in stream order, a view of the payload (no
+        copy); one head only (several: stream_heads)."""
+        k, gh, gw = self.output_shape
+        return self._frames_of(self._payload_values(payload)).reshape(-1, gh, gw, k)
+
+    def unpack_heads(self, values: Any) -> list[np.ndarray]:
+        """Output stream values (ints, or the raw little-endian payload) of whole frames -> each head's V int64
+        [N,K,Gh,Gw], in head order (one entry for a single head)."""
         if isinstance(values, (bytes, bytearray, memoryview)):
             values = values_from_payload(bytes(values), self.out_width)
-        values = np.asarray(values, dtype=np.int64).reshape(-1)
-        if values.size % self.values_per_frame:
-            raise FrameError(f"{values.size} output values is not a whole number of {self.values_per_frame}-value "
-                             f"frames")
-        k, gh, gw = self.output_shape
-        return values.reshape(-1, gh, gw, k).transpose(0, 3, 1, 2)
+        frames = self._frames_of(np.asarray(values, dtype=np.int64).reshape(-1))
+        out, start = [], 0
+        for (k, gh, gw), n in zip(self.head_shapes, self.head_values):
+            out.append(frames[:, start:start + n].reshape(-1, gh, gw, k).transpose(0, 3, 1, 2))
+            start += n
+        return out
+
+    def unpack_values(self, values: Any) -> np.ndarray:
+        """Output stream values (ints, or the raw little-endian payload) of whole frames -> V int64 [N,K,Gh,Gw];
+        one head only (several: unpack_heads)."""
+        self.output_shape  # noqa: B018  (raises with several heads)
+        return self.unpack_heads(values)[0]
 
 
 def _pad_rgb_to_words(src: np.ndarray, dst: np.ndarray) -> None:

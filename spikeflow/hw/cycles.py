@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from spikeflow.hw.folding import Folding, conv_cycles, cycles_per_window
 from spikeflow.ir import FewdIFConv, FewdIFHead, FewdIFMaxPool, FewdIFNetwork
 
@@ -30,7 +32,11 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
       (spikeflow.hw.folding.conv_cycles);
     - max-pool: one input position per cycle;
     - concat: one position per cycle; upsampler: one output position per cycle;
-    - output: one head value per beat (a row per head when there are several, each on its own port).
+    - output: one head value per beat; several heads share the one output stream (spikeflow_runtime.stream), so
+      its row counts every head's values. While the RTL's head merge (rtl/spikeflow_head_merge.v) drains the
+      other heads' values, head 0's stage runs on into its output buffers (the neuron unit's output FIFO, the
+      output adapter); measured, a slow head 0 still sets the interval at its own cycles
+      (tests/backends/rtl/test_rtl_heads.py).
     A fork adds no stage: its branches run in parallel, each at its own stages' pace.
     """
     c, h, w = net.input_shape
@@ -49,9 +55,8 @@ def estimate_cycles(net: FewdIFNetwork, folding: Folding) -> list[LayerCycles]:
             _, oh, ow = layer.out_shape
             rows.append(LayerCycles(layer.name, oh * ow, 1, oh * ow))
     heads = net.heads
-    for head in heads:  # one head value per beat, on each head's own output port
-        k, gh, gw = head.out_shape
-        rows.append(LayerCycles("output" if len(heads) == 1 else f"output:{head.name}", k * gh * gw, 1, k * gh * gw))
+    values = [int(np.prod(head.out_shape)) for head in heads]
+    rows.append(LayerCycles("output", sum(values), 1, sum(values)))  # one value per beat, all heads on one stream
     return rows
 
 

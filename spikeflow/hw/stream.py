@@ -23,12 +23,19 @@ __all__ = ["MAX_BUS_WIDTH", "MIN_BUS_WIDTH", "OUT_WIDTH", "STATUS_WIDTH", "Strea
 
 
 def stream_format(net: FewdIFNetwork, pixels_per_beat: int = 1) -> StreamFormat:
-    """The stream format of `net` with `pixels_per_beat` pixels per input beat."""
+    """The stream format of `net` with `pixels_per_beat` pixels per input beat. Several heads share the one output
+    stream, head after head in IR order (see spikeflow_runtime.stream); their values are as wide as the widest
+    head's accumulator."""
     c, h, w = net.input_shape
-    k, gh, gw = net.output_shape
+    heads = net.heads
     if pixels_per_beat < 1 or (h * w) % pixels_per_beat:
         raise ConfigError(f"pixels_per_beat={pixels_per_beat} must divide the {h * w} pixels of a frame")
-    if net.head.acc_bits > OUT_WIDTH:
-        raise ConfigError(f"head {net.head.name}: acc_bits {net.head.acc_bits} exceeds the {OUT_WIDTH}-bit output "
-                          f"stream")
-    return StreamFormat(c, h, w, pixels_per_beat, k, gh, gw, net.head.acc_bits, pixel_bits=PIXEL_BITS)
+    for head in heads:
+        if head.acc_bits > OUT_WIDTH:
+            raise ConfigError(f"head {head.name}: acc_bits {head.acc_bits} exceeds the {OUT_WIDTH}-bit output "
+                              f"stream")
+    if len(heads) == 1:
+        net.head  # noqa: B018  (a single head must be the last layer)
+    shapes = tuple(tuple(head.out_shape) for head in heads)
+    return StreamFormat(c, h, w, pixels_per_beat, *shapes[0], max(head.acc_bits for head in heads),
+                        pixel_bits=PIXEL_BITS, heads=shapes if len(shapes) > 1 else ())

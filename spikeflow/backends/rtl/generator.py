@@ -20,7 +20,7 @@ from spikeflow.errors import ConfigError
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles
 from spikeflow.hw.folding import Folding, LayerFolding, cycles_per_window, resolve_folding, window_out_reg
 from spikeflow.hw.resources import DSP_MIN_WEIGHT_WORDS, fifo_depth
-from spikeflow.hw.skew import branch_fifo_depths, forks
+from spikeflow.hw.skew import branch_fifo_depths, forks, head_merge_depths
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.hw.stream import StreamFormat, pack_fields, stream_format
 from spikeflow.ir import (
@@ -38,6 +38,7 @@ LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_lane_sum", "s
                "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window", "spikeflow_neuron", "spikeflow_head",
                "spikeflow_maxpool", "spikeflow_axis_output", "spikeflow_broadcast", "spikeflow_concat",
                "spikeflow_upsample")
+HEADS_MODULES = ("spikeflow_head_merge",)  # only in the folder of a network with several heads
 TOP = "spikeflow_top"
 MEM_DIR_MACRO = "SPIKEFLOW_MEM_DIR"
 RES_SHIFT_BITS = 5  # spikeflow_neuron RES_SHW: a residual shift of 0..24
@@ -137,13 +138,16 @@ def _layer_mems(layer: FewdIFConv | FewdIFHead, f: LayerFolding, out_dir: Path) 
 
 
 def _instances(insts: list[_Instance], fmt: StreamFormat) -> list[dict[str, Any]]:
-    """Every module instance of the top with plain parameters (the stream adapters are in the template)."""
+    """Every module instance of the top with plain parameters (the stream adapters are in the template; with
+    several heads the output adapters and head merges are among `insts`)."""
     adapter_in = {"module": "spikeflow_axis_input", "instance": "u_input", "layer": "input", "parameters": {
         "CHANNELS": fmt.channels, "PIXEL_BITS": fmt.pixel_bits, "PIXELS_PER_BEAT": fmt.pixels_per_beat,
         "FRAME_PIXELS": fmt.height * fmt.width, "STATUS_WIDTH": fmt.status_width}}
     adapter_out = {"module": "spikeflow_axis_output", "instance": "u_output", "layer": "output", "parameters": {
         "CHANNELS": fmt.out_channels, "VALUE_BITS": fmt.value_bits,
         "FRAME_PIXELS": fmt.out_height * fmt.out_width_px, "OUT_WIDTH": fmt.out_width}}
+    if fmt.heads:
+        return [adapter_in, *(i.as_dict() for i in insts)]
     return [adapter_in, *(i.as_dict() for i in insts), adapter_out]
 
 
@@ -151,6 +155,7 @@ def _instances(insts: list[_Instance], fmt: StreamFormat) -> list[dict[str, Any]
 class _Stream:
     name: str
     width: int
+    last: bool = False  # carries a tlast (a head's values, between the output adapters and the head merge)
 
 
 @dataclass
@@ -241,7 +246,7 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
         i = next(k for k, b in enumerate(branches) if b.layer == reader and b.index == index)
         return branch_streams[tensor][i]
 
-    head_stream = ""
+    head_streams: dict[str, str] = {}
     for layer, inputs in net.layer_inputs():
         if isinstance(layer, FewdIFMaxPool):
             oc, _, ow = layer.out_shape
@@ -265,17 +270,58 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
                                       [("s_axis", [take(inputs[0], layer.name, 0)])], lc * act,
                                       f"{layer.name}: nearest upsampling x{layer.factor}", layer.name)
         else:
-            head_stream = _conv_instances(layer, inputs, fold[layer.name], fmt, act, mem_dir, add, fifo, take,
-                                          carrier)
+            head_streams[layer.name] = _conv_instances(layer, inputs, fold[layer.name], fmt, act, mem_dir, add, fifo,
+                                                       take, carrier)
         widths[layer.name] = streams[-1].width
+    heads = net.heads
+    if len(heads) > 1:
+        streams += _merge_heads(net, fmt, [head_streams[h.name] for h in heads], insts)
+    shapes = " + ".join("x".join(map(str, shape)) for shape in fmt.head_shapes)
     return {
         "source": source,
         "mem_dir_macro": MEM_DIR_MACRO,
         "name": net.name,
         "stream": fmt,
-        "head_stream": head_stream,
+        "head_stream": head_streams[heads[0].name] if len(heads) == 1 else "",
+        "out_shapes": shapes if len(heads) == 1 else f"{shapes} ({', '.join(h.name for h in heads)})",
         "streams": streams, "instances": insts,
     }
+
+
+def _merge_heads(net: FewdIFNetwork, fmt: StreamFormat, head_streams: list[str],
+                 insts: list[_Instance]) -> list[_Stream]:
+    """Several heads: one spikeflow_axis_output per head (values as wide as the widest head's), merged into the one
+    output stream by a chain of spikeflow_head_merge, head 0 first (spikeflow_runtime.stream); the last merge drives
+    m_axis. Returns the streams it adds."""
+    bits = fmt.value_bits
+    depths = head_merge_depths(net)
+    streams: list[_Stream] = []
+    values: list[str] = []
+    for i, (head, src) in enumerate(zip(net.heads, head_streams, strict=True)):
+        k, gh, gw = head.out_shape
+        out = f"output{i}"
+        streams.append(_Stream(out, bits, last=True))
+        values.append(out)
+        insts.append(_Instance("spikeflow_axis_output", f"u_output{i}", [
+            ("CHANNELS", str(k)), ("VALUE_BITS", str(head.acc_bits)), ("FRAME_PIXELS", str(gh * gw)),
+            ("OUT_WIDTH", str(bits))],
+            _axis("s_axis", [src]) + _axis("m_axis", [out]) + [("m_axis_tlast", f"{out}_tlast")],
+            f"{head.name}: {k}x{gh}x{gw} values, head {i} of the output stream", head.name))
+    merged = values[0]
+    for i, head in enumerate(net.heads[1:], start=1):
+        last = i == len(net.heads) - 1
+        out = "m_axis" if last else f"merged{i}"  # the last merge drives the top's port
+        if not last:
+            streams.append(_Stream(out, bits, last=True))
+        ports = [(f"m_axis_{kind}", f"{out}_{kind}") for kind in ("tdata", "tvalid", "tready", "tlast")]
+        insts.append(_Instance("spikeflow_head_merge", f"u_merge{i}", [
+            ("DATA_WIDTH", str(bits)), ("OUT_WIDTH", str(fmt.out_width if last else bits)),
+            ("DEPTH", str(depths[head.name]))],
+            _axis("s_axis", [merged, values[i]]) + [("s_axis_tlast", f"{{{values[i]}_tlast, {merged}_tlast}}")]
+            + ports, f"heads 0..{i - 1}, then {head.name} from a FIFO of one frame ({depths[head.name]} values)",
+            head.name))
+        merged = out
+    return streams
 
 
 def _conv_instances(layer: FewdIFConv | FewdIFHead, inputs: tuple[str, ...], f: LayerFolding, fmt: StreamFormat,
@@ -350,7 +396,7 @@ def generate_rtl(net: FewdIFNetwork, out_dir: str | Path, folding: Folding | Map
     lib_dir.mkdir(exist_ok=True)
     library = hardware_folder("rtl")
     sources = []
-    for mod in LIB_MODULES:
+    for mod in LIB_MODULES + (HEADS_MODULES if fmt.heads else ()):
         dst = lib_dir / f"{mod}.v"
         _write_if_changed(dst, (library / f"{mod}.v").read_text())
         sources.append(dst)

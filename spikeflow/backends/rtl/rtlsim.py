@@ -1,7 +1,8 @@
 """Fast cycle-accurate simulation of a generated spikeflow_top with a Verilator C++ harness.
 
 RtlSim(build).run(frames) feeds frames back-to-back as fast as the input accepts them (output always ready)
-and returns the head V per frame plus the cycle at which each frame's last output value left.
+and returns the head V per frame plus the cycle at which each frame's last output value left; `run_heads` returns
+each head's V (a network with several heads: their values share the one output stream, head after head).
 The harness is rendered from sim/harness/spikeflow_harness.cpp.j2 with the build's stream widths.
 """
 
@@ -96,7 +97,16 @@ class RtlSim:
 
     def run(self, frames: np.ndarray, max_cycles: int | None = None,
             timeout_s: float | None = None) -> tuple[np.ndarray, list[int]]:
-        """frames uint8 [N,C,H,W] -> (V int64 [N,K,Gh,Gw], done cycle of each frame).
+        """frames uint8 [N,C,H,W] -> (V int64 [N,K,Gh,Gw], done cycle of each frame), for one head (several:
+        run_heads); see run_heads."""
+        self.build.stream.output_shape  # noqa: B018  (raises with several heads)
+        heads, done = self.run_heads(frames, max_cycles, timeout_s)
+        return heads[0], done
+
+    def run_heads(self, frames: np.ndarray, max_cycles: int | None = None,
+                  timeout_s: float | None = None) -> tuple[list[np.ndarray], list[int]]:
+        """frames uint8 [N,C,H,W] -> (each head's V int64 [N,K,Gh,Gw] in IR head order, done cycle of each frame,
+        the cycle its last head's last value left).
 
         max_cycles bounds the simulation (default: spikeflow.hw.cycles.cycle_limits, from the estimated cycles per
         frame of the build's folding); timeout_s bounds its wall time. Either raises DeviceTimeoutError.
@@ -128,7 +138,7 @@ class RtlSim:
             self.last_cycles, self.last_seconds = int(stats[1]), float(stats[5])
             self.last_cpu_seconds = float(stats[7])
         value_bytes = n * fmt.values_per_frame * fmt.value_bytes
-        v = fmt.unpack_values(raw[:value_bytes])
+        v = fmt.unpack_heads(raw[:value_bytes])
         done = np.frombuffer(raw[value_bytes:], dtype="<i8").tolist()
         return v, done
 

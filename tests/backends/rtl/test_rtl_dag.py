@@ -10,7 +10,7 @@ import pytest
 from spikeflow.backends.rtl import generate_rtl
 from spikeflow.backends.rtl import generator as rtl_generator
 from spikeflow.backends.rtl.rtlsim import RtlSim
-from spikeflow.errors import DeviceTimeoutError, IRError
+from spikeflow.errors import DeviceTimeoutError
 from spikeflow.golden import run_counts
 from spikeflow.hw.folding import random_folding
 from spikeflow.hw.skew import Branch, branch_fifo_depths
@@ -79,12 +79,6 @@ def test_a_too_small_branch_fifo_deadlocks(tmp_path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(rtl_generator, "branch_fifo_depths", lambda n: dict.fromkeys(branch_fifo_depths(n), 2))
     with pytest.raises(DeviceTimeoutError, match="did not finish"):
         _run(net, None, tmp_path, frames=3)
-
-
-def test_several_heads_are_refused_by_the_rtl_for_now(tmp_path) -> None:
-    net = random_dag_network(np.random.default_rng(0), two_heads=True)
-    with pytest.raises(IRError, match="has 2 heads"):
-        generate_rtl(net, tmp_path)
 
 
 def test_a_dag_under_cocotb_with_idle_and_back_pressure(tmp_path) -> None:

@@ -69,3 +69,14 @@ def test_neuron_residual(tmp_path, fold):
               "THRESH_FILE": str(mems["thresholds"]), "RESIDUAL": 1, "RES_BITS": 2,
               "RES_SHIFT_FILE": str(mems["res_shift"])}
     _run(tmp_path, "spikeflow_neuron", "test_neuron_residual", params, env={"SPIKEFLOW_NEURON_NPZ": str(npz)})
+
+
+@pytest.mark.parametrize("expect", ["ok", "deadlock"])
+def test_head_merge_needs_one_frame_of_the_buffered_head(tmp_path, expect):
+    """spikeflow_head_merge with its FIFO at the computed depth (one frame of head 1's values,
+    spikeflow.hw.skew.head_merge_depths) passes frames whose head 1 comes entirely before head 0's last value (the
+    worst order a shared trunk can give); one value less deadlocks."""
+    v0, v1 = 7, 12
+    depth = v1 if expect == "ok" else v1 - 1
+    _run(tmp_path, "spikeflow_head_merge", "test_head_merge", {"DATA_WIDTH": 6, "V0": v0, "V1": v1},
+         hdl={"DATA_WIDTH": 6, "OUT_WIDTH": 9, "DEPTH": depth}, env={"SPIKEFLOW_EXPECT": expect})
