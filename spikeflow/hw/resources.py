@@ -36,6 +36,7 @@ against block RAM by Yosys's memory_libmap costs). They count what the RTL holds
 - a concat (`spikeflow_concat`): its output register (the sum of its inputs' widths) and the join's logic;
 - an upsampler (`spikeflow_upsample`): its line buffer (one input row), its output and repeat registers, the
   three-way select of its output and its counters;
+- several heads (`head_merge_resources`, a "heads:merge" row): the head merges' one-frame FIFOs and registers;
 - a residual conv's shortcut (added to the conv's row, `residual_features`): the neuron's shortcut queue (one
   item per window in flight, OUT_DEPTH x OUT_CH x RES_BITS), its channel-group select, the per-channel shift ROM
   (NF words of PE x 5 bits, LUT logic like the bias ROM), its register and the shift-and-add into the bias per
@@ -62,7 +63,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from spikeflow.hw.folding import Folding, LayerFolding, passes, window_elems, window_out_reg
-from spikeflow.hw.skew import branch_fifo_depths, forks
+from spikeflow.hw.skew import branch_fifo_depths, forks, head_merge_depths
+from spikeflow.hw.stream import OUT_WIDTH
 from spikeflow.ir import (
     NETWORK_INPUT,
     PIXEL_BITS,
@@ -459,7 +461,25 @@ def dag_resources(net: FewdIFNetwork, family: str = "xcup") -> list[LayerResourc
             counters = xw + 2 * fw
             rows.append(LayerResources(layer.name, 0, LUT=line_lut + select + counters + 4,
                                        FF=float(2 * pix + counters + 1), BRAM36=line_bram))
+    if len(net.heads) > 1:
+        rows.append(head_merge_resources(net, family))
     return rows
+
+
+def head_merge_resources(net: FewdIFNetwork, family: str = "xcup") -> LayerResources:
+    """The "heads:merge" row of a network with several heads: the chain of spikeflow_head_merge that puts the heads'
+    values on the one output stream, each later head buffered in a FIFO of one frame of its values (DEPTH - 1 words
+    of value + tlast bits, hw.skew.head_merge_depths) on the storage Yosys picks, with its pointers, word count,
+    output register and skid buffer. Estimated from storage and widths; not checked against Yosys yet."""
+    bits = max(head.acc_bits for head in net.heads)
+    lut = ff = bram = 0.0
+    for depth in head_merge_depths(net).values():
+        aw = max(1, math.ceil(math.log2(max(2, depth - 1))))
+        s_lut, s_bram = storage(bits + 1, depth - 1, family)
+        lut += s_lut + 4 * aw + bits + 8  # pointers, count, the output select per bit, control
+        ff += 3 * aw + 1 + (bits + 2) + 2 * (OUT_WIDTH + 2)  # pointers and count, q, the skid buffer's two words
+        bram += s_bram
+    return LayerResources("heads:merge", 0, LUT=lut, FF=ff, BRAM36=bram)
 
 
 def conv_resources(layer: FewdIFConv | FewdIFHead, f: LayerFolding, act_bits: int,

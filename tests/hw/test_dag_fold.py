@@ -151,3 +151,13 @@ def test_chains_fold_as_before(board: Board, target: int) -> None:
     plan = fold_to_target(_tiny_like(), spec.clock_mhz, target, spec.capacity, model_for(spec.family)[0])
     assert {k: (f.pe, f.simd, f.time_parallel) for k, f in plan.folding.layers.items()} == CHAIN_FOLDINGS[
         (board, target)]
+
+
+def test_several_heads_add_the_head_merges_one_frame_fifos() -> None:
+    net = random_dag_network(np.random.default_rng(1), input_shape=(3, 32, 32), two_heads=True)
+    (merge,) = [r for r in dag_resources(net, "xcup") if r.layer == "heads:merge"]
+    second = int(np.prod(net.heads[1].out_shape))  # one frame of the second head's values
+    bits = max(h.acc_bits for h in net.heads) + 1
+    lut, bram = storage(bits, second - 1, "xcup")
+    assert merge.LUT >= lut and merge.BRAM36 >= bram and lut + bram > 0 and merge.FF > bits
+    assert not [r for r in dag_resources(_full_dag(), "xcup") if r.layer == "heads:merge"]
