@@ -1,13 +1,14 @@
 """How close the resource model's DAG units come to Yosys: a random DAG through the estimate step's synthesis
 (every instance out of context, cached; spikeflow.backends.rtl.synth) for xcup and ECP5.
 
-    python bench/dag_resource_check.py [--seed 5] [--size 16] [--out build/bench/dag_resources.json]
+    python bench/dag_resource_check.py [--seed 5] [--size 16] [--two-heads] [--out build/bench/dag_resources.json]
 
-The network is random_dag_network(seed) with one head, at its autofolded folding on the ZCU104 at the fastest rate
-(so its convs are folded as the fold step folds them). Its RTL is generated into build/dag-resources/<family>/ and
-each instance synthesised. The model's rows (spikeflow.hw.resources.layer_resources) are compared with the
-instances grouped the same way: a "<tensor>:fork" row with the broadcast and its branch FIFOs, a concat or
-upsample row with its unit, a layer row with its window generator, neuron unit (or max-pool) and output FIFO.
+The network is random_dag_network(seed) with one head (two with --two-heads: the head merge is checked too), at
+its autofolded folding on the ZCU104 at the fastest rate (so its convs are folded as the fold step folds them).
+Its RTL is generated into build/dag-resources/<family>/ and each instance synthesised. The model's rows
+(spikeflow.hw.resources.layer_resources) are compared with the instances grouped the same way: a "<tensor>:fork"
+row with the broadcast and its branch FIFOs, a concat or upsample row with its unit, a "heads:merge" row with the
+head merges, a layer row with its window generator, neuron unit (or max-pool) and output FIFO.
 A residual conv's shortcut is also checked alone: its neuron unit is synthesised again without the shortcut
 (RESIDUAL=0), and the difference set against `residual_features`. Prints the table and the errors per unit kind
 and in total, and writes them to --out.
@@ -40,14 +41,20 @@ KEYS = ("LUT", "FF", "BRAM36")
 
 
 def _group(inst: dict) -> str:
-    """The model row an instance belongs to."""
+    """The model row an instance belongs to (the output adapters, one per head, in none)."""
     match = re.fullmatch(r"u_(.+)_(fork|br\d+_fifo)", inst["instance"])
-    return f"{match.group(1)}:fork" if match else inst["layer"]
+    if match:
+        return f"{match.group(1)}:fork"
+    if re.fullmatch(r"u_merge\d+", inst["instance"]):
+        return "heads:merge"
+    return "output" if re.fullmatch(r"u_output\d*", inst["instance"]) else inst["layer"]
 
 
 def _kind(row: str, net) -> str:  # noqa: ANN001
     if row.endswith(":fork"):
         return "fork (broadcast + branch FIFOs)"
+    if row == "heads:merge":
+        return "head merge"
     layer = next((layer for layer in net.layers if layer.name == row), None)
     if isinstance(layer, FewdIFConcat | FewdIFUpsample):
         return layer.kind
@@ -103,8 +110,8 @@ def check(net, folding, family: str, jobs: int) -> dict:  # noqa: ANN001
             for k in KEYS:
                 agg[f"model_{k}"] += row[f"model_{k}"]
                 agg[f"yosys_{k}"] += row[f"yosys_{k}"]
-    dag_total = {f"{s}_{k}": sum(r[f"{s}_{k}"] for r in rows if r["kind"] in ("fork (broadcast + branch FIFOs)",
-                                                                          "concat", "upsample"))
+    dag_kinds = ("fork (broadcast + branch FIFOs)", "concat", "upsample", "head merge")
+    dag_total = {f"{s}_{k}": sum(r[f"{s}_{k}"] for r in rows if r["kind"] in dag_kinds)
                  for s in ("model", "yosys") for k in KEYS}
     whole = {f"{s}_{k}": sum(r[f"{s}_{k}"] for r in rows) for s in ("model", "yosys") for k in KEYS}
     for agg in (*kinds.values(), dag_total, whole):
@@ -120,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--size", type=int, default=16)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--two-heads", action="store_true", help="the DAG with a second, finer head")
     ap.add_argument("--out", type=Path, default=Path("build/bench/dag_resources.json"))
     args = ap.parse_args(argv)
     net = random_dag_network(np.random.default_rng(args.seed), input_shape=(3, args.size, args.size),
-                             two_heads=False)
+                             two_heads=args.two_heads)
     spec = Board.ZCU104.spec
     folding = fold_to_target(net, spec.clock_mhz, spec.clock_mhz * 1e6 / (longest_walk(net) + 0.5),
                              spec.capacity).folding
@@ -132,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     for rep in reports:
         print(f"\n{rep['family']}: model against Yosys (LUT, FF, BRAM36), "
               f"random_dag_network seed {args.seed}, {args.size}x{args.size}")
-        for kind, agg in [*rep["by_kind"].items(), ("DAG units (forks, concats, upsamplers)", rep["dag_units_total"]),
-                          ("whole network", rep["whole_network"])]:
+        totals = [("DAG units (forks, concats, upsamplers, merge)", rep["dag_units_total"]),
+                  ("whole network", rep["whole_network"])]
+        for kind, agg in [*rep["by_kind"].items(), *totals]:
             print(f"  {kind:<40} " + "  ".join(
                 f"{k} {agg[f'model_{k}']:8,.1f} / {agg[f'yosys_{k}']:8,.1f} ({agg[f'error_{k}_percent']}%)"
                 for k in KEYS))
