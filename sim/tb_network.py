@@ -28,7 +28,7 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStream
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models import padded_frame, values_from_payload  # noqa: E402
 
-from spikeflow.golden import run_counts  # noqa: E402
+from spikeflow.golden import run_counts, run_counts_heads  # noqa: E402
 from spikeflow.hw.stream import stream_format  # noqa: E402
 from spikeflow.ir import load_network  # noqa: E402
 
@@ -92,7 +92,9 @@ class TB:
         return self.rng.integers(0, 256, size=(n, *self.net.input_shape), dtype=np.uint8)
 
     def expected(self, frames: np.ndarray) -> list[np.ndarray]:
-        return list(self.fmt.pack_values(run_counts(self.net, frames)))
+        """Each frame's output values in stream order (several heads: one after the other, as on m_axis)."""
+        v = run_counts_heads(self.net, frames) if self.fmt.heads else run_counts(self.net, frames)
+        return list(self.fmt.pack_values(v))
 
     def payload(self, frame: np.ndarray) -> bytes:
         return self.fmt.pack_frames(frame)

@@ -10,6 +10,11 @@ A batch is `submit`ted, then `collect`ed: a device that runs on its own (a board
 batch k while the host packs batch k+1 and decodes batch k-1 (`max_in_flight` batches at once). A back end either
 implements `_submit` / `_collect` (asynchronous devices) or `_execute(frames, payload)` (simulated ones, run when
 the batch is collected).
+
+Several heads (model.heads): the device's one output stream carries them one after the other per frame
+(spikeflow_runtime.stream); `collect` then returns a list with each head's values in stream order, `infer` each
+head's V, and decoding runs `decode_heads` (one NMS over all heads' candidates). With one head every call returns
+what it returned before. `batch_frames` and `frame_values` read either form.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from spikeflow_runtime.decode import decode_values
+from spikeflow_runtime.decode import decode_heads, decode_values
 from spikeflow_runtime.detections import Detection, to_original
 from spikeflow_runtime.errors import DriverError
 from spikeflow_runtime.frames import PreparedFrame, prepare_image
@@ -70,7 +75,7 @@ class FrameResult:
     index: int
     source: str
     detections: list[Detection]
-    values: np.ndarray | None = None  # head V [K,G,G] (a view of the output payload)
+    values: Any = None  # head V [K,G,G] (a copy), or with several heads a list of each head's
     prepared: PreparedFrame | None = None
     error: str = ""  # a frame that could not be read: reported and skipped
     latency_s: float = 0.0
@@ -123,7 +128,8 @@ class Accelerator:
         return Ticket(len(frames), self._submit(frames), time.perf_counter())
 
     def collect(self, ticket: Ticket) -> np.ndarray:
-        """Wait for a submitted batch; its head values in stream order [N, Gh, Gw, K] (a view of the payload)."""
+        """Wait for a submitted batch; its head values in stream order [N, Gh, Gw, K] (a view of the payload), or
+        with several heads a list of each head's (views)."""
         out = self._collect(ticket.handle)
         t0 = time.perf_counter()
         values = self._check_output(out, ticket.frames)
@@ -155,24 +161,30 @@ class Accelerator:
             raise DriverError(f"{self.name}: short transfer: {size} of {expected} output bytes for {n} frame(s)")
         if out.frames_out is not None and out.frames_out != n:
             raise DriverError(f"{self.name}: the device sent {out.frames_out} frame(s) for the {n} sent to it")
-        return self.fmt.stream_values(data)
+        return self.fmt.stream_heads(data) if self.fmt.heads else self.fmt.stream_values(data)
 
     def _record_cycles(self, done: list[int] | None) -> None:
         if done:
             self.latencies_cycles.append(int(done[0]))
             self.intervals.extend(int(b - a) for a, b in zip(done[:-1], done[1:]))
 
-    def infer(self, frames: np.ndarray) -> np.ndarray:
-        """Letterboxed uint8 frames [N,C,H,W] or [N,H,W,C] (or one frame) -> raw head values V int64 [N,K,G,G]."""
-        values = self.collect(self.submit(frames))
-        return values.transpose(0, 3, 1, 2).astype(np.int64)
+    def infer(self, frames: np.ndarray) -> Any:
+        """Letterboxed uint8 frames [N,C,H,W] or [N,H,W,C] (or one frame) -> raw head values V int64 [N,K,G,G]
+        (several heads: a list of each head's)."""
+        return _to_kgg(self.collect(self.submit(frames)), np.int64)
 
     # -- decode -----------------------------------------------------------------------------------------------
     def decode_batch(self, values: np.ndarray, prepared: list[PreparedFrame]) -> list[list[Detection]]:
-        """Stream-order values [N, Gh, Gw, K] of letterboxed frames -> detections in their original pixels."""
+        """Stream-order values [N, Gh, Gw, K] (several heads: a list of each head's) of letterboxed frames ->
+        detections in their original pixels."""
         t0 = time.perf_counter()
         s = self.decode
-        dets = decode_values(values, self.model.head, s.conf_threshold, s.iou_threshold, s.max_det, layout="stream")
+        if isinstance(values, list):  # several heads: one NMS over all heads' candidates
+            dets = decode_heads(values, self.model.heads, s.conf_threshold, s.iou_threshold, s.max_det,
+                                layout="stream")
+        else:
+            dets = decode_values(values, self.model.head, s.conf_threshold, s.iou_threshold, s.max_det,
+                                 layout="stream")
         out = [to_original(d, p.letterbox, self.model.names) for d, p in zip(dets, prepared)]
         self.times.add("decode", time.perf_counter() - t0)
         return out
@@ -183,10 +195,11 @@ class Accelerator:
         self.times.add("prepare", time.perf_counter() - t0)
         return prepared
 
-    def detect_prepared(self, prepared: list[PreparedFrame]) -> tuple[np.ndarray, list[list[Detection]]]:
-        """Prepared frames -> (head values V [N,K,G,G], detections per frame)."""
+    def detect_prepared(self, prepared: list[PreparedFrame]) -> tuple[Any, list[list[Detection]]]:
+        """Prepared frames -> (head values V [N,K,G,G] (several heads: a list of each head's), detections per
+        frame)."""
         values = self.collect(self.submit(np.stack([p.frame for p in prepared])))
-        return values.transpose(0, 3, 1, 2), self.decode_batch(values, prepared)
+        return _to_kgg(values), self.decode_batch(values, prepared)
 
     def detect(self, images: Iterable[np.ndarray] | np.ndarray) -> list[list[Detection]]:
         """Images of any size (HxWx3 uint8, or letterboxed frames) -> detections per image, in the original
@@ -247,6 +260,26 @@ class Accelerator:
         self.device_seconds = 0.0
         self.intervals = []
         self.latencies_cycles = []
+
+
+def batch_frames(values: Any) -> int:
+    """Frames in what `collect` returned (an array, or a list with one array per head)."""
+    return len(values[0]) if isinstance(values, list) else len(values)
+
+
+def frame_values(values: Any, i: int) -> Any:
+    """Frame i of what `collect` returned, as V [K,G,G] (a copy; several heads: a list of each head's)."""
+    if isinstance(values, list):
+        return [v[i].transpose(2, 0, 1).copy() for v in values]
+    return values[i].transpose(2, 0, 1).copy()
+
+
+def _to_kgg(values: Any, dtype: Any = None) -> Any:
+    """Stream-order [N,Gh,Gw,K] (or a list of them) -> [N,K,Gh,Gw] (views, or `dtype` copies)."""
+    if isinstance(values, list):
+        return [_to_kgg(v, dtype) for v in values]
+    v = values.transpose(0, 3, 1, 2)
+    return v if dtype is None else v.astype(dtype)
 
 
 def _copy_into(data: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def stream_results(acc: Accelerator, source: Iterable, batch: int, workers: int = 2,
                    limit: int | None = None) -> Iterator[FrameResult]:
-    from spikeflow_runtime.accelerator import FrameResult
+    from spikeflow_runtime.accelerator import FrameResult, batch_frames, frame_values
     from spikeflow_runtime.sources import prepared_frames
 
     if batch < 1:
@@ -43,13 +43,12 @@ def stream_results(acc: Accelerator, source: Iterable, batch: int, workers: int 
                 yield what
                 continue
             values = acc.collect(what)
-            if len(values) != len(items):
-                raise DriverError(f"{acc.name}: {len(values)} results for the {len(items)} frames sent")
+            if batch_frames(values) != len(items):
+                raise DriverError(f"{acc.name}: {batch_frames(values)} results for the {len(items)} frames sent")
             dets = acc.decode_batch(values, [it.prepared for it, _ in items])
             now = time.perf_counter()
-            for (it, t_in), v, d in zip(items, values, dets):
-                yield FrameResult(it.index, it.name, d, v.transpose(2, 0, 1).copy(), it.prepared,
-                                  latency_s=now - t_in)
+            for i, ((it, t_in), d) in enumerate(zip(items, dets)):
+                yield FrameResult(it.index, it.name, d, frame_values(values, i), it.prepared, latency_s=now - t_in)
 
     def submit() -> None:
         if gathering:

@@ -1,5 +1,6 @@
 """The golden back end: the numpy FewdIF model as the device. It reads the packed input stream and writes the
-output stream exactly as the hardware does (StreamFormat), so the whole host data path is exercised."""
+output stream exactly as the hardware does (StreamFormat: several heads one after the other per frame), so the
+whole host data path is exercised."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from spikeflow_runtime.model import DeployedModel
 from spikeflow_runtime.settings import DecodeSettings
 
 from spikeflow.driver.model import DriverModel
-from spikeflow.golden import run_counts
+from spikeflow.golden import run_counts, run_counts_heads
 
 
 class GoldenAccelerator(Accelerator):
@@ -28,7 +29,7 @@ class GoldenAccelerator(Accelerator):
         t0 = time.perf_counter()
         seen = self.fmt.unpack_frames(payload)  # the device's view of the input stream
         t1 = time.perf_counter()
-        v = run_counts(self.net, seen)
+        v = run_counts_heads(self.net, seen) if self.fmt.heads else run_counts(self.net, seen)
         t2 = time.perf_counter()
         out = self.fmt.pack_values(v).astype(self.fmt.value_dtype)
         self.times.add("transfer", (t1 - t0) + (time.perf_counter() - t2))

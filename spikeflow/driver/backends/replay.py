@@ -18,7 +18,7 @@ from spikeflow_runtime.model import DeployedModel
 from spikeflow_runtime.settings import DecodeSettings
 
 from spikeflow.driver.model import DriverModel
-from spikeflow.golden import run_counts
+from spikeflow.golden import run_counts, run_counts_heads
 
 RECORD_BATCH = 32
 
@@ -45,7 +45,8 @@ class GoldenReplayAccelerator(ReplayAccelerator):
         new = [i for i, d in enumerate(self.recording.rows([frame_digest(f) for f in flat])) if d is None]
         for start in range(0, len(new), RECORD_BATCH):
             idx = new[start:start + RECORD_BATCH]
-            v = run_counts(self.net, hwc[idx].transpose(0, 3, 1, 2))
+            seen = hwc[idx].transpose(0, 3, 1, 2)
+            v = run_counts_heads(self.net, seen) if self.fmt.heads else run_counts(self.net, seen)
             self.recording.add([flat[i] for i in idx], self.fmt.pack_values(v))
         return len(new)
 
