@@ -51,10 +51,12 @@ def simulate_frames(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path,
 def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Path, seed: int = 0, *,
                        folding: Folding | Mapping[str, Any] | None = None, pixels_per_beat: int | None = None,
                        frame_timeout_cycles: int | None = None,
-                       rtl_dir: str | Path | None = None, ir_dir: str | Path | None = None) -> np.ndarray:
+                       rtl_dir: str | Path | None = None,
+                       ir_dir: str | Path | None = None) -> np.ndarray | list[np.ndarray]:
     """Run `frames` [N,C,H,W] (uint8) through the generated RTL under the cocotb network testbench
     (sim/tb_network.py, test `run_frames`): AXI-Stream source with random idle cycles and sink with random
-    back-pressure (both drawn from `seed`). Returns the V [N,K,Gh,Gw] (int64) the testbench collected.
+    back-pressure (both drawn from `seed`). Returns the V [N,K,Gh,Gw] (int64) the testbench collected (several
+    heads: a list of each head's).
 
     The RTL goes to rtl_dir (default out_dir/rtl; a build's existing RTL folder is reused, files are only
     rewritten when they change), the IR is read from ir_dir when it is given (else saved to out_dir/ir), and the
@@ -100,7 +102,8 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
     if failed or not fout.is_file():
         raise SpikeflowError(f"cocotb network run failed ({', '.join(failed) or 'no output'}); "
                              f"log in {sim_dir / 'sim.log'}")
-    return build.stream.unpack_values(np.load(fout))
+    heads = build.stream.unpack_heads(np.load(fout))
+    return heads if build.stream.heads else heads[0]
 
 
 def _failures(results_xml: Path) -> list[str]:

@@ -65,7 +65,7 @@ def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
     from spikeflow.backends.rtl.generator import load_rtl
     from spikeflow.backends.rtl.rtlsim import MIN_TIMING_FRAMES, RtlSim
     from spikeflow.backends.rtl.tools import find_verilator
-    from spikeflow.golden import run_counts
+    from spikeflow.golden import run_counts_heads
 
     find_verilator()
     net = load_network(build.ir)
@@ -74,9 +74,11 @@ def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:
     limit = cycle_limits(net, rtl.folding, len(images)).run
     sim = RtlSim(rtl)
     started = time.time()
-    v, done = sim.run(images, max_cycles=limit)
+    heads, done = sim.run_heads(images, max_cycles=limit)
     seconds = time.time() - started
-    results = {"rtlsim": compare("rtlsim", "golden", v, run_counts(net, images))}
+    fmt = rtl.stream  # every head's values, compared in stream order
+    results = {"rtlsim": compare("rtlsim", "golden", fmt.pack_values(heads),
+                                 fmt.pack_values(run_counts_heads(net, images)))}
     record_stages(build.root, results)
     rows = estimate_cycles(net, rtl.folding)
     estimate = cycles_per_frame(rows)
@@ -110,15 +112,18 @@ def step_cocotb(build: BuildDir, cfg: BuildConfig) -> None:
     """Frames through the cocotb network testbench, with random idle cycles and back-pressure: stage rtl_cocotb."""
     from spikeflow.backends.rtl.generator import load_rtl
     from spikeflow.backends.rtl.simulate import run_cocotb_network
-    from spikeflow.golden import run_counts
+    from spikeflow.golden import run_counts_heads
 
     net = load_network(build.ir)
     images = FrameSet.load(build.frames).frames
-    per_frame = cycle_limits(net, load_rtl(build.rtl, net).folding, len(images)).per_frame
+    rtl = load_rtl(build.rtl, net)
+    per_frame = cycle_limits(net, rtl.folding, len(images)).per_frame
     started = time.time()
     v = run_cocotb_network(net, images, build.root, seed=cfg.seed, folding=load_folding(build.rtl / "folding.json"),
                            rtl_dir=build.rtl, ir_dir=build.ir, frame_timeout_cycles=per_frame)
-    results = {"rtl_cocotb": compare("rtl_cocotb", "golden", v, run_counts(net, images),
+    fmt = rtl.stream  # every head's values, compared in stream order
+    results = {"rtl_cocotb": compare("rtl_cocotb", "golden", fmt.pack_values(v),
+                                     fmt.pack_values(run_counts_heads(net, images)),
                                      note=f"random idle and back-pressure (seed {cfg.seed}), "
                                           f"{time.time() - started:.0f} s")}
     record_stages(build.root, results)

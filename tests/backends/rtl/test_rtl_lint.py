@@ -11,7 +11,7 @@ from spikeflow.backends.rtl import generate_rtl
 from spikeflow.backends.rtl.tools import verilator_env
 from spikeflow.errors import ConfigError
 from spikeflow.hw.folding import LayerFolding, default_folding
-from spikeflow.ir.random import random_network
+from spikeflow.ir.random import random_dag_network, random_network
 from tests.backends.rtl.simtools import RTL_DIR, require_verilator
 
 
@@ -43,6 +43,8 @@ def _lint(args: list[str]) -> None:
     ("spikeflow_neuron", ["-GRESIDUAL=1", "-GOUT_CH=6", "-GPE=3"]), ("spikeflow_neuron", ["-GRESIDUAL=1"]),
     ("spikeflow_upsample", []), ("spikeflow_upsample", ["-GFACTOR=3", "-GIN_W=1"]), ("spikeflow_broadcast", []),
     ("spikeflow_broadcast", ["-GN=3"]), ("spikeflow_concat", []), ("spikeflow_concat", ["-GN=3"]),
+    ("spikeflow_head_merge", []), ("spikeflow_head_merge", ["-GDEPTH=2", "-GOUT_WIDTH=32"]),
+    ("spikeflow_head_merge", ["-GDEPTH=1000", "-GDATA_WIDTH=2"]),
 ])
 def test_library_lint(module, params):
     _lint([f"-I{RTL_DIR}", str(RTL_DIR / f"{module}.v"), "--top-module", module, *params])
@@ -82,3 +84,10 @@ def test_folding_is_checked(tmp_path):
         generate_rtl(net, tmp_path, folding={"conv0": {"pe": 3, "simd": 1}})
     with pytest.raises(ConfigError, match="no conv/head layer"):
         generate_rtl(net, tmp_path, folding={"pool0": {"pe": 1, "simd": 1}})
+
+
+def test_generated_top_of_two_heads_lint(tmp_path):
+    net = random_dag_network(np.random.default_rng(0), two_heads=True)
+    build = generate_rtl(net, tmp_path / "rtl")
+    assert any(src.name == "spikeflow_head_merge.v" for src in build.sources)
+    _lint(["-F", str(build.filelist), "--top-module", build.top])
