@@ -158,3 +158,36 @@ def test_model_json_heads_list_and_single_head_unchanged(tmp_path) -> None:
         DeployedModel.from_dict({**doc, "heads": doc["heads"][:1]})
     with pytest.raises(ConfigError, match="head \\(one head\\) or heads"):
         DeployedModel.from_dict({k: v for k, v in doc.items() if k != "heads"})
+
+
+@pytest.mark.slow
+def test_shipped_twoscale_decode_heads_gives_its_qat_map(tmp_path) -> None:
+    """model/twoscale.pt on its 256 validation images: the golden model's integer values of both heads, decoded
+    with decode_heads (stream order too), equal decode_heads_float of the dequantized values and give the
+    checkpoint's own QAT mAP (the SNN mAP of model/README.md)."""
+    from pathlib import Path
+
+    from spikeflow.convert import convert_qonnx
+    from spikeflow.data.loader import build_dataset
+    from spikeflow.detect.metrics import evaluate_map
+    from spikeflow.frontend.checkpoint import load_detector
+    from spikeflow.frontend.evaluate import to_original
+    from spikeflow.frontend.export import export_detector
+    from spikeflow.golden import run_counts_heads
+
+    model, doc = load_detector(Path(__file__).resolve().parents[2] / "model" / "twoscale.pt")
+    cfg = model.cfg
+    dataset = build_dataset(None, "val", cfg.input_size, synthetic_count=cfg.train.val_images, seed=cfg.train.seed)
+    samples = [dataset[i] for i in range(len(dataset))]
+    net = convert_qonnx(export_detector(model, tmp_path / "model.onnx"))
+    values = run_counts_heads(net, np.stack([s.image for s in samples]))
+    params = [HeadParams(s.num_classes, s.anchors, s.input_size, s.grid, tuple(float(x) for x in h.out_scale),
+                         tuple(model.names)) for s, h in zip(model.head_specs, net.heads, strict=True)]
+    assert [p.grid for p in params] == [8, 16]
+    got = decode_heads(values, params, 0.001, 0.5, 100)
+    assert same(got, decode_heads_float([floats(p, v) for p, v in zip(params, values)], params, 0.001, 0.5, 100))
+    stream = [np.ascontiguousarray(v.transpose(0, 2, 3, 1)).reshape(v.shape[0], -1) for v in values]
+    assert same(decode_heads(stream, params, 0.001, 0.5, 100, layout="stream"), got)
+    gt = [(s.letterbox.to_original(s.boxes), s.labels) for s in samples]
+    m = evaluate_map([to_original(d, s) for d, s in zip(got, samples)], gt, len(model.names))
+    assert m["map50"] == pytest.approx(doc["metrics"]["map50_qat"], abs=1e-9)
