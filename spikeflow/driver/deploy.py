@@ -57,7 +57,7 @@ def write_deploy_folder(build: BuildDir) -> Path:
 
 def _write_replay(model: DriverModel, out: Path) -> int:
     """replay.npz and sample_frames.npy from the build's verification frames (none when it has no frames.npz)."""
-    from spikeflow.golden import run_counts
+    from spikeflow.golden import run_counts_heads
 
     if not model.build.frames.is_file():
         for name in (REPLAY_FILE, SAMPLE_FRAMES):
@@ -67,7 +67,7 @@ def _write_replay(model: DriverModel, out: Path) -> int:
     fmt = model.deployed.stream
     hwc = np.ascontiguousarray(fmt.check_frames(frames))
     recording = Recording(fmt.values_per_frame, fmt.value_dtype)
-    recording.add(list(hwc.reshape(len(hwc), -1)), fmt.pack_values(run_counts(model.net, frames)))
+    recording.add(list(hwc.reshape(len(hwc), -1)), fmt.pack_values(run_counts_heads(model.net, frames)))
     recording.save(out / REPLAY_FILE)
     np.save(out / SAMPLE_FRAMES, hwc)
     return len(hwc)

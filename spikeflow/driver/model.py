@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikeflow_runtime.decode import HeadParams
+from spikeflow_runtime.decode import HeadParams, anchors_per_head
+from spikeflow_runtime.errors import ConfigError
 from spikeflow_runtime.model import DeployedModel
 
 from spikeflow.errors import StepError
@@ -36,21 +37,36 @@ class DriverModel:
         folding_file = build.rtl / "folding.json" if (build.rtl / "folding.json").is_file() else build.folding
         folding = resolve_folding(net, load_folding(folding_file) if folding_file.is_file() else None,
                                   where=str(folding_file))
-        k, gh, gw = net.output_shape
-        _, h, w = net.input_shape
-        anchors = net.meta.anchors or _default_anchors(h)
-        num_classes = k // len(anchors) - 5
-        names = net.meta.names or tuple(f"class{i}" for i in range(num_classes))
-        if len(anchors) * (5 + len(names)) != k or h != w or gh != gw:
-            raise StepError(f"{build.ir_json}: head of {k} channels on a {gh}x{gw} grid does not match "
-                            f"{len(anchors)} anchors x (5 + {len(names)} classes) on a square input")
-        head = HeadParams(num_classes=len(names), anchors=tuple(anchors), input_size=h, grid=gh,
-                          out_scale=tuple(float(s) for s in net.head.out_scale), names=tuple(names))
+        heads = _head_params(build, net)
         estimated = cycles_per_frame(estimate_cycles(net, folding))
-        deployed = DeployedModel(name=net.name, stream=stream_format(net, folding.pixels_per_beat), head=head,
+        deployed = DeployedModel(name=net.name, stream=stream_format(net, folding.pixels_per_beat), head=heads[0],
                                  clock_mhz=_clock_mhz(build), estimated_cycles_per_frame=estimated,
-                                 limit_cycles_per_frame=limits_from_estimate(estimated, 1).per_frame)
+                                 limit_cycles_per_frame=limits_from_estimate(estimated, 1).per_frame, heads=heads)
         return cls(build=build, net=net, deployed=deployed)
+
+
+def _head_params(build: BuildDir, net: FewdIFNetwork) -> tuple[HeadParams, ...]:
+    """Every head's decode parameters, in the network's output order: the IR's anchors (listed head after head,
+    as the export writes them) split by the heads' channel counts; a single head without anchors in the IR takes
+    the default anchors."""
+    shapes = net.output_shapes
+    _, h, w = net.input_shape
+    channels = [k for k, _, _ in shapes]
+    anchors = net.meta.anchors or (_default_anchors(h) if len(shapes) == 1 else ())
+    if not anchors:
+        raise StepError(f"{build.ir_json}: {len(shapes)} heads but the IR lists no anchors (meta.anchors)")
+    num_classes = sum(channels) // len(anchors) - 5
+    names = net.meta.names or tuple(f"class{i}" for i in range(num_classes))
+    try:
+        per_head = anchors_per_head(anchors, channels, len(names))
+    except ConfigError as exc:
+        raise StepError(f"{build.ir_json}: {exc}") from None
+    if h != w or any(gh != gw for _, gh, gw in shapes):
+        raise StepError(f"{build.ir_json}: heads on {', '.join(f'{gh}x{gw}' for _, gh, gw in shapes)} grids of a "
+                        f"{h}x{w} input: the driver decodes square inputs and grids")
+    return tuple(HeadParams(num_classes=len(names), anchors=a, input_size=h, grid=gh,
+                            out_scale=tuple(float(s) for s in head.out_scale), names=tuple(names))
+                 for a, (_, gh, _), head in zip(per_head, shapes, net.heads, strict=True))
 
 
 def _default_anchors(size: int) -> tuple[tuple[float, float], ...]:

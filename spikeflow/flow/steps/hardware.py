@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.report import read_report, write_report
 from spikeflow.hw.cycles import cycles_per_frame, estimate_cycles, pixels_per_beat_note
 from spikeflow.hw.folding import Folding, default_folding, load_folding, resolve_folding
-from spikeflow.ir import load_network
+from spikeflow.ir import FewdIFNetwork, load_network
 
 
 def ensure_folding(build: BuildDir, cfg: BuildConfig) -> Folding:
@@ -63,14 +65,18 @@ def step_fold(build: BuildDir, cfg: BuildConfig) -> None:
 
 
 def step_report(build: BuildDir, cfg: BuildConfig) -> None:
-    """report/summary.json: the build's figures in one place, and a printed table."""
+    """report/summary.json: the build's figures in one place, and a printed table. With several heads:
+    `output_shapes` lists every head's shape (in stream order) and `output_shape` is null."""
     net = load_network(build.ir)
     verify = read_report(build.root, "verify").get("stages", {})
     perf = read_report(build.root, "performance")
     model = read_report(build.root, "model")
+    shapes = [list(s) for s in net.output_shapes]
+    resources = _estimated_resources(build, cfg, net)
     summary = {
         "name": build.name, "network": net.name, "input_shape": list(net.input_shape),
-        "output_shape": list(net.output_shape), "timesteps": net.timesteps, "board": cfg.board.value,
+        "output_shape": shapes[0] if len(shapes) == 1 else None, "output_shapes": shapes, "heads": len(shapes),
+        "timesteps": net.timesteps, "board": cfg.board.value,
         "part": cfg.board.spec.part, "clock_mhz": cfg.clock, "target_fps": cfg.target_fps,
         "map50_qat": model.get("map50_qat"), "map50_dataset": model.get("dataset"),
         "stages": {name: {"frames": s.get("frames"), "mismatches": s.get("mismatches"),
@@ -79,9 +85,12 @@ def step_report(build: BuildDir, cfg: BuildConfig) -> None:
         "estimated_cycles_per_frame": perf.get("estimated_cycles_per_frame"),
         "fps": perf.get("fps"), "latency_cycles": perf.get("latency_cycles"),
         "mismatches": sum(int(s.get("mismatches", 0)) for s in verify.values()),
+        "estimated_resources": resources,
     }
     write_report(build.root, "summary", summary)
-    print(f"   {build.name}: {net.name} {list(net.input_shape)} -> {list(net.output_shape)}, T={net.timesteps}, "
+    outputs = " + ".join(str(s) for s in shapes)
+    print(f"   {build.name}: {net.name} {list(net.input_shape)} -> {outputs}"
+          f"{f' ({len(shapes)} heads, in stream order)' if len(shapes) > 1 else ''}, T={net.timesteps}, "
           f"{cfg.board.value} ({cfg.board.spec.part}) at {cfg.clock:g} MHz")
     for name, s in verify.items():
         verdict = "ok" if s.get("mismatches") == 0 else "MISMATCH"
@@ -91,4 +100,22 @@ def step_report(build: BuildDir, cfg: BuildConfig) -> None:
         print(f"     cycles per frame {perf['cycles_per_frame']:,.0f} measured (estimate "
               f"{perf['estimated_cycles_per_frame']:,}), {perf['fps']:,.0f} FPS at {perf['clock_mhz']:g} MHz "
               f"(assumed clock: no synthesis or timing closure yet)")
+    if resources:
+        print("     estimated resources (analytical model, not synthesised): " + ", ".join(
+            f"{k} {v:,.0f} of {resources['capacity'][k]:,}" for k, v in resources["total"].items()))
     print(f"   report: {build.report / 'summary.json'}")
+
+
+def _estimated_resources(build: BuildDir, cfg: BuildConfig, net: FewdIFNetwork) -> dict[str, Any] | None:
+    """The analytical resource estimate of the build's folding (every layer, the DAG units and, with several heads,
+    the head merge) against the part's capacity; None when the build has no folding.json yet."""
+    from spikeflow.hw.resources import layer_resources, model_for, total
+
+    if not build.folding.is_file():
+        return None
+    spec = cfg.board.spec
+    model, note = model_for(spec.family)
+    rows = layer_resources(net, resolve_folding(net, load_folding(build.folding), where=str(build.folding)), model)
+    cap = spec.capacity.as_dict()
+    return {"total": {k: round(v, 1) for k, v in total(rows).items()},
+            "capacity": {k: cap.get(k, 0) for k in ("LUT", "FF", "BRAM36", "DSP")}, "model": note}
