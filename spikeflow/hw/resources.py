@@ -468,9 +468,10 @@ def dag_resources(net: FewdIFNetwork, family: str = "xcup") -> list[LayerResourc
 
 def head_merge_resources(net: FewdIFNetwork, family: str = "xcup") -> LayerResources:
     """The "heads:merge" row of a network with several heads: the chain of spikeflow_head_merge that puts the heads'
-    values on the one output stream, each later head buffered in a FIFO of one frame of its values (DEPTH - 1 words
-    of value + tlast bits, hw.skew.head_merge_depths) on the storage Yosys picks, with its pointers, word count,
-    output register and skid buffer. Estimated from storage and widths; not checked against Yosys yet."""
+    values on the one output stream, every head (head 0 in the first merge) buffered in a FIFO of one frame of its
+    values (DEPTH - 1 words of value + tlast bits, hw.skew.head_merge_depths) on the storage Yosys picks, with its
+    pointers, word count, output register and skid buffer. Estimated from storage and widths; not checked against
+    Yosys yet."""
     bits = max(head.acc_bits for head in net.heads)
     lut = ff = bram = 0.0
     for depth in head_merge_depths(net).values():

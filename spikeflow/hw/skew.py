@@ -110,9 +110,13 @@ def branch_fifo_depths(net: FewdIFNetwork) -> dict[Branch, int]:
 
 
 def head_merge_depths(net: FewdIFNetwork) -> dict[str, int]:
-    """The FIFO depth of every head but the first in the RTL's head merge (rtl/spikeflow_head_merge.v): one whole
-    frame of that head's values (K x Gh x Gw). The merged output stream carries head 0's frame first; a later head's
-    values of the same frame must all fit while head 0 is still streaming, since head 0's last values may need the
-    shared trunk's last positions, which the fork hands out only once every branch has taken what comes before
-    (the module's header gives the argument). One value less can deadlock (tests/backends/rtl/test_rtl_heads.py)."""
-    return {head.name: int(np.prod(head.out_shape)) for head in net.heads[1:]}
+    """The FIFO depth of every head in the RTL's head merge (rtl/spikeflow_head_merge.v) of a network with several
+    heads (none with one head): one whole frame of that head's values (K x Gh x Gw). The merged output stream carries
+    head 0's frame first; a later head's values of the same frame must all fit while head 0 is still streaming, since
+    head 0's last values may need the shared trunk's last positions, which the fork hands out only once every branch
+    has taken what comes before (the module's header gives the argument). One value less can deadlock
+    (tests/backends/rtl/test_rtl_heads.py). Head 0's FIFO (the first merge's input 0) lets the trunk run on into head
+    0's next frame while the merge drains the later heads, so a frame takes the slowest stage, as hw.cycles says."""
+    if len(net.heads) < 2:
+        return {}
+    return {head.name: int(np.prod(head.out_shape)) for head in net.heads}

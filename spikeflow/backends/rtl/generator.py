@@ -291,8 +291,8 @@ def _build_view(net: FewdIFNetwork, fold: Folding, mem_dir: Path, fmt: StreamFor
 def _merge_heads(net: FewdIFNetwork, fmt: StreamFormat, head_streams: list[str],
                  insts: list[_Instance]) -> list[_Stream]:
     """Several heads: one spikeflow_axis_output per head (values as wide as the widest head's), merged into the one
-    output stream by a chain of spikeflow_head_merge, head 0 first (spikeflow_runtime.stream); the last merge drives
-    m_axis. Returns the streams it adds."""
+    output stream by a chain of spikeflow_head_merge, head 0 first (spikeflow_runtime.stream), each head in a FIFO of
+    one frame (head 0 in the first merge's); the last merge drives m_axis. Returns the streams it adds."""
     bits = fmt.value_bits
     depths = head_merge_depths(net)
     streams: list[_Stream] = []
@@ -314,11 +314,14 @@ def _merge_heads(net: FewdIFNetwork, fmt: StreamFormat, head_streams: list[str],
         if not last:
             streams.append(_Stream(out, bits, last=True))
         ports = [(f"m_axis_{kind}", f"{out}_{kind}") for kind in ("tdata", "tvalid", "tready", "tlast")]
+        # the first merge buffers head 0 too (its input 0), so the trunk runs on while the later heads drain
+        depth0 = depths[net.heads[0].name] if i == 1 else 0
+        first = f"{net.heads[0].name} from a FIFO of one frame ({depth0} values)" if i == 1 else f"heads 0..{i - 1}"
         insts.append(_Instance("spikeflow_head_merge", f"u_merge{i}", [
             ("DATA_WIDTH", str(bits)), ("OUT_WIDTH", str(fmt.out_width if last else bits)),
-            ("DEPTH", str(depths[head.name]))],
+            ("DEPTH", str(depths[head.name])), ("DEPTH0", str(depth0))],
             _axis("s_axis", [merged, values[i]]) + [("s_axis_tlast", f"{{{values[i]}_tlast, {merged}_tlast}}")]
-            + ports, f"heads 0..{i - 1}, then {head.name} from a FIFO of one frame ({depths[head.name]} values)",
+            + ports, f"{first}, then {head.name} from a FIFO of one frame ({depths[head.name]} values)",
             head.name))
         merged = out
     return streams

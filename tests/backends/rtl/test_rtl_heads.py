@@ -72,10 +72,11 @@ def test_the_merged_stream_or_a_slow_head_sets_the_interval(head0: LayerFolding 
     _check(net, folding, tmp_path)
 
 
-def test_the_head_merge_holds_one_frame_of_each_later_head() -> None:
+def test_the_head_merge_holds_one_frame_of_each_head() -> None:
     net = random_dag_network(np.random.default_rng(0), two_heads=True)
-    (k, h, w) = net.output_shapes[1]
-    assert head_merge_depths(net) == {net.heads[1].name: k * h * w}
+    frames = [int(np.prod(shape)) for shape in net.output_shapes]
+    assert head_merge_depths(net) == {head.name: n for head, n in zip(net.heads, frames, strict=True)}
+    assert head_merge_depths(random_dag_network(np.random.default_rng(0), two_heads=False)) == {}
 
 
 DEADLOCK_SEED = 0  # a 32x32 two-head DAG whose head-1 path holds less than a frame of head 1 (seeds tried by hand)
@@ -101,7 +102,8 @@ def test_the_top_of_two_heads_merges_them_into_one_stream(tmp_path) -> None:
     top = (tmp_path / "spikeflow_top.v").read_text()
     assert build.stream.head_shapes == tuple(net.output_shapes)
     assert top.count("spikeflow_axis_output #(") == 2 and top.count("spikeflow_head_merge #(") == 1
-    assert f".DEPTH({head_merge_depths(net)[net.heads[1].name]})" in top
+    depths = head_merge_depths(net)
+    assert f".DEPTH({depths[net.heads[1].name]})" in top and f".DEPTH0({depths[net.heads[0].name]})" in top
     assert (tmp_path / "lib" / "spikeflow_head_merge.v").is_file()
 
 
