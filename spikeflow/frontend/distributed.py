@@ -11,6 +11,7 @@ before DDP's average. Rank 0 alone writes checkpoints, reports and logs.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -69,8 +70,10 @@ def start(device: torch.device) -> World:
 
 
 def stop() -> None:
-    """Leave the process group, when one was joined."""
+    """Leave the process group, when one was joined. Unreachable DDP wrappers are collected first: a wrapper's
+    destructor waits on its process group, and blocks forever once the group is gone."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -242,73 +242,77 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
                             train_state=state.to_dict(), **stored)
         last_save = time.time()
 
-    for epoch in range(state.epoch, total_epochs):
-        qat = epoch >= n_float
-        phase_start, phase_len = (n_float, n_qat) if qat else (0, n_float)
-        if qat and not bool(model.quantized):
-            calib = [images.to(device) for images, _ in islice(SampleLoader(train_set, 64, False, 0), 4)]
-            model.start_qat(calib)
-            optimizer = None
-        phase = "qat" if qat else "float"
-        base_lr = tcfg.lr * (0.5 if qat else 1.0)
-        if optimizer is None:  # a phase starts, or a run resumes (with its saved optimizer state)
-            optimizer = make_optimizer(model, base_lr, tcfg.weight_decay)
-            state.restore_optimizer(optimizer, phase)
-            net = distributed.wrap(model, world, device)
-        if qat and epoch >= total_epochs - tcfg.freeze_bn_epochs:
-            model.freeze_bn()
-        model.train()
-        timer = LoadTimer()
-        bar = tqdm(batches.epoch(epoch, state.batch, timer), total=steps_per_epoch, initial=state.batch,
-                   desc=f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}]", disable=quiet, leave=False,
-                   dynamic_ncols=True)
-        running, steps, next_batch = state.running, 0, state.batch
-        try:
-            for i, images, targets in bar:
-                step = (epoch - phase_start) * steps_per_epoch + i
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step, phase_len * steps_per_epoch, base_lr,
-                                        warmup=min(100, steps_per_epoch))
-                loss, parts = criterion(net(images.to(device)), targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-                optimizer.step()
-                next_batch = i + 1
-                running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
-                steps += 1
-                steps_this_call += 1
-                bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
-                if stop_after_steps is not None and steps_this_call >= stop_after_steps:
-                    save_last(epoch, i + 1, running, phase)
-                    raise TrainingStopped(f"stopped after {steps_this_call} steps at {state.where()}; "
-                                          f"continue with --resume")
-                if time.time() - last_save >= tcfg.checkpoint_minutes * 60 and i + 1 < steps_per_epoch:
-                    save_last(epoch, i + 1, running, phase)
-        except KeyboardInterrupt:
-            save_last(epoch, next_batch, running, phase)
-            print(f"\ninterrupted: {out / LAST} saved at {state.where()}; continue with --resume", file=sys.stderr)
-            raise
-        if steps == 0 and state.batch == 0:
-            raise TrainingError(f"epoch {epoch + 1} ran no training step ({len(train_set)} training images, "
-                                f"batch size {batch_size})")
-        state.log_epoch(epoch, phase, running, timer.summary())
-        if not quiet:
-            tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] loss {running:.3f}  "
-                       f"{state.epochs[-1]['images_per_s']:.1f} images/s, "
-                       f"{100 * state.epochs[-1]['load_wait_fraction']:.1f} % of the time waiting for data "
-                       f"({time.time() - started:.0f} s)")
-        if epoch in (n_float - 1, total_epochs - 1) and world.main:  # the end of a phase
-            ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
-            state.metrics[f"map50_{phase}"], state.metrics[f"map50_95_{phase}"] = ev.map50, ev.map50_95
+    try:
+        for epoch in range(state.epoch, total_epochs):
+            qat = epoch >= n_float
+            phase_start, phase_len = (n_float, n_qat) if qat else (0, n_float)
+            if qat and not bool(model.quantized):
+                calib = [images.to(device) for images, _ in islice(SampleLoader(train_set, 64, False, 0), 4)]
+                model.start_qat(calib)
+                optimizer = None
+            phase = "qat" if qat else "float"
+            base_lr = tcfg.lr * (0.5 if qat else 1.0)
+            if optimizer is None:  # a phase starts, or a run resumes (with its saved optimizer state)
+                optimizer = make_optimizer(model, base_lr, tcfg.weight_decay)
+                state.restore_optimizer(optimizer, phase)
+                net = distributed.wrap(model, world, device)
+            if qat and epoch >= total_epochs - tcfg.freeze_bn_epochs:
+                model.freeze_bn()
+            model.train()
+            timer = LoadTimer()
+            bar = tqdm(batches.epoch(epoch, state.batch, timer), total=steps_per_epoch, initial=state.batch,
+                       desc=f"epoch {epoch + 1}/{total_epochs} [{'qat' if qat else 'float'}]", disable=quiet,
+                       leave=False, dynamic_ncols=True)
+            running, steps, next_batch = state.running, 0, state.batch
+            try:
+                for i, images, targets in bar:
+                    step = (epoch - phase_start) * steps_per_epoch + i
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr_at(step, phase_len * steps_per_epoch, base_lr,
+                                            warmup=min(100, steps_per_epoch))
+                    loss, parts = criterion(net(images.to(device)), targets)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+                    optimizer.step()
+                    next_batch = i + 1
+                    running = 0.9 * running + 0.1 * loss.item() if i else loss.item()
+                    steps += 1
+                    steps_this_call += 1
+                    bar.set_postfix(loss=f"{running:.3f}", box=f"{parts['box']:.3f}", obj=f"{parts['obj']:.3f}")
+                    if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                        save_last(epoch, i + 1, running, phase)
+                        raise TrainingStopped(f"stopped after {steps_this_call} steps at {state.where()}; "
+                                              f"continue with --resume")
+                    if time.time() - last_save >= tcfg.checkpoint_minutes * 60 and i + 1 < steps_per_epoch:
+                        save_last(epoch, i + 1, running, phase)
+            except KeyboardInterrupt:
+                save_last(epoch, next_batch, running, phase)
+                print(f"\ninterrupted: {out / LAST} saved at {state.where()}; continue with --resume", file=sys.stderr)
+                raise
+            if steps == 0 and state.batch == 0:
+                raise TrainingError(f"epoch {epoch + 1} ran no training step ({len(train_set)} training images, "
+                                    f"batch size {batch_size})")
+            state.log_epoch(epoch, phase, running, timer.summary())
             if not quiet:
-                tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] val mAP@0.5 {ev.map50:.3f} "
-                           f"mAP@0.5:0.95 {ev.map50_95:.3f}")
-        state.next_epoch()
-        save_last(epoch + 1, 0, 0.0, phase)
-        if epoch == n_float - 1 and world.main:  # the float-trained ANN, for the conventional-conversion baseline
-            save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=state.metrics, command=command, **stored)
-        distributed.barrier()
+                tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] loss {running:.3f}  "
+                           f"{state.epochs[-1]['images_per_s']:.1f} images/s, "
+                           f"{100 * state.epochs[-1]['load_wait_fraction']:.1f} % of the time waiting for data "
+                           f"({time.time() - started:.0f} s)")
+            if epoch in (n_float - 1, total_epochs - 1) and world.main:  # the end of a phase
+                ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
+                state.metrics[f"map50_{phase}"], state.metrics[f"map50_95_{phase}"] = ev.map50, ev.map50_95
+                if not quiet:
+                    tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] val mAP@0.5 {ev.map50:.3f} "
+                               f"mAP@0.5:0.95 {ev.map50_95:.3f}")
+            state.next_epoch()
+            save_last(epoch + 1, 0, 0.0, phase)
+            if epoch == n_float - 1 and world.main:  # the float-trained ANN, for the conventional-conversion baseline
+                save_checkpoint(out / FLOAT, model, epoch=epoch, metrics=state.metrics, command=command, **stored)
+            distributed.barrier()
+    finally:  # a DDP wrapper must go before its process group does: its destructor waits on the group
+        net = model
+
     model.eval()
     metrics = state.metrics
     seconds = time.time() - started

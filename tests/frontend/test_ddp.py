@@ -3,6 +3,7 @@ weights after float and QAT steps, up to the order of float sums."""
 
 import os
 import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,7 +45,14 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     torch.set_num_threads(1)
     with pytest.raises(TrainingStopped):
         train(_cfg(), tmp_path / "one", quiet=True, stop_after_steps=STEPS, device="cpu")
-    mp.spawn(_rank, args=(_free_port(), str(tmp_path / "two")), nprocs=2, join=True)
+    ranks = mp.start_processes(_rank, args=(_free_port(), str(tmp_path / "two")), nprocs=2, join=False,
+                               start_method="spawn")
+    deadline = time.monotonic() + 600
+    while not ranks.join(timeout=5):  # raises when a rank fails
+        if time.monotonic() > deadline:
+            for process in ranks.processes:
+                process.kill()
+            pytest.fail("the two training processes did not finish within 600 s (a hang in DDP or gloo)")
     one, two = read_checkpoint(tmp_path / "one" / "last.pt"), read_checkpoint(tmp_path / "two" / "last.pt")
     assert two["train_state"]["batch"] == one["train_state"]["batch"] == 2
     assert (one["train_state"]["processes"], two["train_state"]["processes"]) == (1, 2)
