@@ -15,14 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from spikeflow.data.loader import collate
+from spikeflow.data.loader import SampleLoader, collate
 from spikeflow.data.sample import DetectionDataset, Sample
 from spikeflow.frontend.distributed import World
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """Dataset indices in the order epoch `epoch` visits them (the same permutation as SampleLoader's)."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def flips(seed: int, epoch: int, batch: int, size: int) -> np.ndarray:
@@ -89,7 +84,9 @@ class TrainBatches:
               timer: LoadTimer | None = None) -> Iterator[tuple[int, torch.Tensor, list]]:
         """(batch index, images, targets) of epoch `epoch` from batch `start` on, flipped, this rank's slice."""
         part = self.world.shard(self.batch_size)
-        batches = _EpochBatches(self.dataset, epoch_order(len(self.dataset), self.seed, epoch), self.batch_size, part)
+        order = SampleLoader(self.dataset, self.batch_size, shuffle=True, seed=self.seed)
+        order.set_epoch(epoch)
+        batches = _EpochBatches(self.dataset, order.order(), self.batch_size, part)
         indices = list(range(start, len(batches)))
         if self.workers > 0 and indices:
             reader = iter(DataLoader(torch.utils.data.Subset(batches, indices), batch_size=None, shuffle=False,
