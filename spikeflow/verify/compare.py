@@ -56,4 +56,27 @@ def compare(stage: str, compared_to: str, got: np.ndarray, ref: np.ndarray, tole
                        float(diff.max()) if diff.size else 0.0, tolerance, note)
 
 
+def join_heads(heads: list[np.ndarray]) -> np.ndarray:
+    """Every head's values of a frame in one row [N, sum of the heads' sizes]; a single head keeps its shape."""
+    if len(heads) == 1:
+        return np.asarray(heads[0])
+    return np.concatenate([np.asarray(h).reshape(len(h), -1) for h in heads], axis=1)
+
+
+def compare_heads(stage: str, compared_to: str, got: list[np.ndarray], ref: list[np.ndarray], names: list[str],
+                  tolerance: float = 0.0, note: str = "") -> StageResult:
+    """`compare` over every head together (a mismatch anywhere counts, per value and per frame); with several
+    heads, each head's own counts go to the row's "heads" entry, keyed by the head's name."""
+    if len(got) != len(ref):
+        return StageResult(stage, compared_to, len(ref[0]) if ref else 0, sum(int(np.size(r)) for r in ref),
+                           len(ref[0]) if ref else 0, float("inf"), tolerance,
+                           f"{len(got)} head outputs, {len(ref)} expected")
+    result = compare(stage, compared_to, join_heads(got), join_heads(ref), tolerance, note)
+    if len(ref) > 1:
+        result.extra["heads"] = {name: {k: v for k, v in compare(stage, compared_to, g, r, tolerance).as_dict().items()
+                                        if k in ("mismatches", "mismatched_frames", "max_abs_diff", "note")}
+                                 for name, g, r in zip(names, got, ref, strict=True)}
+    return result
+
+
 StageRunner = Callable[[np.ndarray], np.ndarray]

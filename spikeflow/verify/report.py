@@ -22,4 +22,6 @@ def print_stages(results: Mapping[str, StageResult], frames: int, report: Path) 
     print(f"   verification over {frames} frames:")
     for r in results.values():
         print("     " + r.line())
+        for name, head in r.extra.get("heads", {}).items():
+            print(f"       head {name}: {head['mismatches']} mismatches in {head['mismatched_frames']} frames")
     print(f"   report: {report}")

@@ -50,3 +50,28 @@ def test_report_of_a_chain_keeps_its_output_shape(tmp_path: Path) -> None:
     summary = json.loads((build.report / "summary.json").read_text())
     assert summary["output_shape"] == list(net.output_shape) and summary["output_shapes"] == [summary["output_shape"]]
     assert summary["heads"] == 1 and summary["estimated_resources"] is None and summary["mismatches"] == 0
+
+
+def test_rtlsim_and_hls_steps_count_each_head(tmp_path: Path) -> None:
+    """verify.json's rtlsim and hls_csim rows of a two-head build: the total and each head's own counts."""
+    from spikeflow.backends.hls.steps import step_hls
+    from spikeflow.backends.rtl.steps import step_rtl, step_rtlsim
+    from spikeflow.flow.frames import FrameSet
+    from tests.backends.rtl.simtools import require_verilator
+
+    require_verilator()
+    net = random_dag_network(np.random.default_rng(3), two_heads=True)
+    build = BuildDir(tmp_path / "b")
+    net.save(build.ir)
+    default_folding(net).save(build.folding)
+    frames = np.random.default_rng(4).integers(0, 256, (3, *net.input_shape), dtype=np.uint8)
+    FrameSet(frames, np.zeros((0, 4)), np.zeros(0), np.zeros(0), ["random"] * 3, "random").save(build.frames)
+    cfg = BuildConfig(ModelSource("qonnx", tmp_path / "model.onnx"))
+    for step in (step_rtl, step_rtlsim, step_hls):
+        step(build, cfg)
+    stages = json.loads((build.report / "verify.json").read_text())["stages"]
+    names = [head.name for head in net.heads]
+    for stage in ("rtlsim", "hls_csim"):
+        assert stages[stage]["mismatches"] == 0 and stages[stage]["frames"] == 3
+        assert list(stages[stage]["heads"]) == names
+        assert all(head["mismatches"] == 0 for head in stages[stage]["heads"].values())

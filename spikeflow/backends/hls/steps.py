@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from spikeflow.errors import StepError
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
 from spikeflow.ir import load_network
-from spikeflow.verify.compare import compare
+from spikeflow.verify.compare import compare, compare_heads
 from spikeflow.verify.report import print_stages, record_stages
 
 SKIPPED = "synthesis skipped: vitis_hls was not found on PATH (Vivado/Vitis HLS not installed); C-simulation only"
@@ -44,9 +42,9 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     cpu_fps = len(images) / sim.last_cpu_seconds if sim.last_cpu_seconds else None
     compiled = (f"compiled in {sim.last_compile_seconds:.0f} s" if sim.last_compile_seconds
                 else "cached build reused")
-    result = compare("hls_csim", "golden", heads_side_by_side(v), heads_side_by_side(run_counts_heads(net, images)),
-                     note=f"g++ C-simulation, {compiled}" + (f", {len(v)} heads" if len(v) > 1 else ""))
-    result.extra = {"csim_fps": fps, "csim_cpu_fps": cpu_fps, "csim_seconds": sim.last_seconds,
+    result = compare_heads("hls_csim", "golden", v, run_counts_heads(net, images), [head.name for head in net.heads],
+                           note=f"g++ C-simulation, {compiled}" + (f", {len(v)} heads" if len(v) > 1 else ""))
+    result.extra |= {"csim_fps": fps, "csim_cpu_fps": cpu_fps, "csim_seconds": sim.last_seconds,
                     "csim_cpu_seconds": sim.last_cpu_seconds, "compile_seconds": sim.last_compile_seconds,
                     "wall_seconds": wall}
     record_stages(build.root, {"hls_csim": result})
@@ -70,13 +68,6 @@ def step_hls(build: BuildDir, cfg: BuildConfig) -> None:
     if not result.passed:
         raise StepError(f"HLS C-simulation differs from the golden model in {result.mismatches} values over "
                         f"{result.mismatched_frames} frame(s): see {build.report / 'verify.json'}")
-
-
-def heads_side_by_side(heads: list[np.ndarray]) -> np.ndarray:
-    """Every head's V of each frame in one row (a single head's V as it is), for compare()."""
-    if len(heads) == 1:
-        return heads[0]
-    return np.concatenate([v.reshape(len(v), -1) for v in heads], axis=1)
 
 
 def step_hls4ml(build: BuildDir, cfg: BuildConfig) -> None:

@@ -11,7 +11,7 @@ from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
 from spikeflow.ir import FLOAT32_EXACT_BITS, FewdIFNetwork, load_network
-from spikeflow.verify.compare import StageResult, compare
+from spikeflow.verify.compare import StageResult, compare_heads
 from spikeflow.verify.report import print_stages, record_stages
 
 
@@ -26,20 +26,20 @@ def verify_frames(build: BuildDir, net: FewdIFNetwork, images: np.ndarray) -> di
     from spikeflow.verify.qonnx_exec import qonnx_input, run_qonnx_outputs
     from spikeflow.verify.spikestats import plot_spike_statistics, spike_statistics
 
-    qonnx_out = _joined(run_qonnx_outputs(build.onnx, qonnx_input(images)))
+    qonnx_out = run_qonnx_outputs(build.onnx, qonnx_input(images))
+    names = [head.name for head in net.heads]
     exact = net.float32_exact
     layer_counts: list[np.ndarray] = []
     golden_vs = run_counts_heads(net, images, collect=layer_counts)
-    golden_v = _joined(golden_vs)
     results: dict[str, StageResult] = {}
-    golden = compare("golden", "qonnx", _dequantized(net, golden_vs), qonnx_out)
+    golden = compare_heads("golden", "qonnx", _dequantized(net, golden_vs), qonnx_out, names)
     results["golden"] = golden if exact else _with_near_ties(build, net, images, golden)
     spike_vs = run_spikes_heads(net, images)
-    spike_v = _joined(spike_vs)
     if exact:
-        results["golden_spike"] = compare("golden_spike", "qonnx", _dequantized(net, spike_vs), qonnx_out)
+        results["golden_spike"] = compare_heads("golden_spike", "qonnx", _dequantized(net, spike_vs), qonnx_out,
+                                                names)
     else:  # QONNX's float32 is not exact here: the golden count mode (exact thresholds) is the reference
-        results["golden_spike"] = compare("golden_spike", "golden", spike_v, golden_v)
+        results["golden_spike"] = compare_heads("golden_spike", "golden", spike_vs, golden_vs, names)
     record_stages(build.root, results, qonnx_float32_exact=exact, qonnx_exactness=_exactness(net))
     rows = spike_statistics(net, layer_counts)
     write_report(build.root, "spikes", {"frames": len(images), "timesteps": net.timesteps, "layers": rows})
@@ -47,17 +47,9 @@ def verify_frames(build: BuildDir, net: FewdIFNetwork, images: np.ndarray) -> di
     return results
 
 
-def _joined(heads: list[np.ndarray]) -> np.ndarray:
-    """Every head's outputs of a frame in one row [N, sum of K*Gh*Gw]: one head keeps its values, several are
-    compared together (a mismatch anywhere counts, per value and per frame)."""
-    if len(heads) == 1:
-        return heads[0]
-    return np.concatenate([h.reshape(len(h), -1) for h in heads], axis=1)
-
-
-def _dequantized(net: FewdIFNetwork, vs: list[np.ndarray]) -> np.ndarray:
-    """Head membranes V times each head's per-channel output scale, as QONNX computes them, joined."""
-    return _joined([v.astype(np.float64) * head.out_scale[None, :, None, None] for head, v in zip(net.heads, vs)])
+def _dequantized(net: FewdIFNetwork, vs: list[np.ndarray]) -> list[np.ndarray]:
+    """Each head's membranes V times its per-channel output scale, as QONNX computes them."""
+    return [v.astype(np.float64) * head.out_scale[None, :, None, None] for head, v in zip(net.heads, vs)]
 
 
 def _exactness(net: FewdIFNetwork) -> str:
