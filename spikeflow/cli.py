@@ -35,12 +35,23 @@ def _eval(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from spikeflow.data.loader import check_data_argument
-    from spikeflow.errors import CheckpointError
+    from spikeflow.errors import CheckpointError, ConfigError
 
     if not Path(args.checkpoint).is_file():  # checked before torch is imported
         raise CheckpointError(f"checkpoint not found: {args.checkpoint}")
     check_data_argument(args.data, "--data")
     check_data_argument(args.val_data, "--val-data")
+    if args.report and not args.ir:
+        raise ConfigError("--report writes a model card with the SNN's mAP: give the IR with --ir too")
+    if args.ir:
+        from spikeflow.ir import load_network
+
+        load_network(args.ir)  # a missing or broken IR is an error before the evaluation, not after
+        from spikeflow.frontend.snn_eval import evaluate_with_ir
+
+        evaluate_with_ir(args.checkpoint, args.ir, data=args.data, val_data=args.val_data, image=args.image,
+                         report=args.report)
+        return
     from spikeflow.frontend.evaluate import evaluate_checkpoint
 
     evaluate_checkpoint(args.checkpoint, data=args.data, image=args.image, val_data=args.val_data)
@@ -176,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="dataset to evaluate on, its val split (default: the checkpoint's)")
     p.add_argument("--val-data", help="validation set to evaluate on as is (e.g. a COCO val JSON)")
     p.add_argument("--image", help="PNG to write with predicted boxes")
+    p.add_argument("--ir", help="the checkpoint's converted IR folder (a build's ir/): also evaluate the SNN (golden "
+                                "model) on the same images and compare its head values with the QAT model's")
+    p.add_argument("--report", help="with --ir: the model card JSON to write (model.json's keys, the SNN's mAP, "
+                                    "per-class APs, training record)")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("build", help="run a build's steps (export, frames, convert, verify, fold, rtl, rtlsim, ...)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
@@ -26,8 +27,9 @@ def evaluate_map(
     names: list[str] | None = None,
     verbose: bool = False,
     max_dets: int = 100,
-) -> dict[str, float]:
-    """COCO bbox mAP -> {"map50", "map50_95"} (0.0 when there is no ground truth at all).
+) -> dict[str, Any]:
+    """COCO bbox mAP -> {"map50", "map50_95", "per_class"} (0.0 and {} when there is no ground truth at all);
+    "per_class" maps each class name to its AP@0.5, AP@0.5:0.95 and ground-truth box count (`class_ap`).
 
     ``ground_truth[i] = (boxes xyxy [N,4], labels [N])``, boxes in the same pixel frame as the detections.
     Classes without ground truth are left out of the mean (COCO convention). ``verbose`` prints the summary.
@@ -69,7 +71,7 @@ def evaluate_map(
                 }
             )
     if not anns:
-        return {"map50": 0.0, "map50_95": 0.0}
+        return {"map50": 0.0, "map50_95": 0.0, "per_class": {}}
 
     categories = [{"id": c + 1, "name": names[c]} for c in range(num_classes)]
     coco_gt = COCO({"images": images, "annotations": anns, "categories": categories}, print_function=printer)
@@ -80,4 +82,19 @@ def evaluate_map(
     ev.evaluate()
     ev.accumulate()
     ev.summarize()
-    return {"map50": max(float(ev.stats[1]), 0.0), "map50_95": max(float(ev.stats[0]), 0.0)}
+    per_class = class_ap(np.asarray(ev.eval["precision"]), names, anns)
+    return {"map50": max(float(ev.stats[1]), 0.0), "map50_95": max(float(ev.stats[0]), 0.0), "per_class": per_class}
+
+
+def class_ap(precision: np.ndarray, names: list[str], anns: list[dict]) -> dict[str, dict[str, float | int | None]]:
+    """Each class's AP@0.5 and AP@0.5:0.95 from COCOeval's precision [IoU, recall, class, area, max_dets] (area
+    "all", the largest max_dets) and its ground-truth box count; None for a class without ground truth."""
+    boxes = np.bincount([a["category_id"] - 1 for a in anns], minlength=len(names))
+    out: dict[str, dict[str, float | int | None]] = {}
+    for c, name in enumerate(names):
+        p = precision[:, :, c, 0, -1]
+        ap50 = p[0][p[0] > -1]
+        ap = p[p > -1]
+        out[name] = {"ap50": float(ap50.mean()) if boxes[c] and ap50.size else None,
+                     "ap50_95": float(ap.mean()) if boxes[c] and ap.size else None, "boxes": int(boxes[c])}
+    return out
