@@ -65,7 +65,8 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
     """
     use_verilator()
     try:
-        from cocotb_tools.runner import get_runner  # noqa: PLC0415 - optional, needs verilator on PATH
+        from spikeflow.backends.rtl.cocotb_runner import ports_only_verilator  # noqa: PLC0415
+        runner = ports_only_verilator()
     except ImportError as exc:
         raise ToolMissingError("cocotb is not installed: pip install cocotb cocotbext-axi") from exc
     frames = check_frames(net, frames)
@@ -82,7 +83,6 @@ def run_cocotb_network(net: FewdIFNetwork, frames: np.ndarray, out_dir: str | Pa
     fin, fout = sim_dir / "frames.npy", sim_dir / "outputs.npy"
     np.save(fin, frames)
     fout.unlink(missing_ok=True)
-    runner = get_runner("verilator")
     runner.build(sources=[str(s) for s in build.sources], hdl_toplevel=build.top, build_dir=sim_dir,
                  build_args=["-j", "2", "--output-split", "0", build.mem_dir_define()],
                  timescale=("1ns", "1ps"), log_file=sim_dir / "build.log")

@@ -76,11 +76,11 @@ if all(os.path.isfile(os.path.join(cache, n + ".o")) for n in names):
 
 def _cached_runner():
     """A cocotb Verilator runner that reuses the cached runtime objects between verilator and make."""
-    from cocotb_tools.runner import Verilator  # noqa: PLC0415 - needs verilator on PATH first
+    from spikeflow.backends.rtl.cocotb_runner import ports_only_verilator_class
 
     cache = _runtime_cache()
 
-    class CachedVerilator(Verilator):
+    class CachedVerilator(ports_only_verilator_class()):
         def _build_command(self):
             cmds = super()._build_command()
             restore = [sys.executable, "-c", _RESTORE, str(cache), str(self.build_dir), *_RUNTIME]

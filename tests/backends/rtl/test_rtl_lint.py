@@ -91,3 +91,19 @@ def test_generated_top_of_two_heads_lint(tmp_path):
     build = generate_rtl(net, tmp_path / "rtl")
     assert any(src.name == "spikeflow_head_merge.v" for src in build.sources)
     _lint(["-F", str(build.filelist), "--top-module", build.top])
+
+
+def test_cocotb_builds_make_only_the_top_level_public(tmp_path) -> None:
+    """--public-flat-rw (cocotb's default) keeps Verilator from optimising the design, ten times slower."""
+    from spikeflow.backends.rtl.cocotb_runner import ports_only_verilator
+    from tests.backends.rtl.simtools import require_verilator
+
+    require_verilator()
+    runner = ports_only_verilator()  # the verilator command only, with what runner.build would have set
+    runner.hdl_toplevel, runner.build_dir = "t", tmp_path
+    runner._sources, runner._verilog_sources, runner._build_args = [], [], []
+    runner.waves, runner.timescale, runner.defines, runner.includes, runner.parameters = False, None, {}, [], {}
+    verilate = runner._build_command()[0]
+    assert "--public-flat-rw" not in verilate
+    at = verilate.index("--public-depth")
+    assert verilate[at + 1] == "1" and "--vpi" in verilate
