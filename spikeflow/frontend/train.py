@@ -230,6 +230,7 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
     steps_per_epoch = len(batches)
     started = time.time() - state.seconds
     optimizer, net, base_lr = None, model, 0.0
+    last_eval = None  # the end-of-phase evaluation of the last epoch, when this call ran it
     steps_this_call = 0
     last_save = time.time()
 
@@ -301,6 +302,7 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
                            f"({time.time() - started:.0f} s)")
             if epoch in (n_float - 1, total_epochs - 1) and world.main:  # the end of a phase
                 ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
+                last_eval = ev if epoch == total_epochs - 1 else None
                 state.metrics[f"map50_{phase}"], state.metrics[f"map50_95_{phase}"] = ev.map50, ev.map50_95
                 if not quiet:
                     tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] val mAP@0.5 {ev.map50:.3f} "
@@ -320,7 +322,8 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
         return TrainResult(checkpoint=out / BEST, map50_float=metrics.get("map50_float"), map50_qat=math.nan,
                            map50_95_qat=math.nan, seconds=seconds, qat_eval=None, epochs_float=n_float,
                            epochs_qat=n_qat)
-    final = evaluate_model(model, val_set, model.head_specs, device=device)
+    # the trained model as the last epoch's evaluation saw it (nothing changes it since): not evaluated twice
+    final = last_eval or evaluate_model(model, val_set, model.head_specs, device=device)
     metrics.update(map50_qat=final.map50, map50_95_qat=final.map50_95)
     save_checkpoint(out / BEST, model.cpu(), epoch=total_epochs - 1, metrics=metrics, command=command,
                     seconds=seconds, **stored)
