@@ -4,7 +4,8 @@ their targets, written to build/bench/summary.json (keys in REPORTS.md) and prin
     python bench/fold_bench.py [--frames 3] [--rows default-zcu104-1600,...] [--parallel 2]
 
 Rows: default on ZCU104 at 200 MHz for 1,600 and 3,000 FPS; default on PYNQ-Z2 at 100 MHz, the best FPS that fits;
-tiny on ZCU104 at its default folding. Each row is a build folder under build/bench/ that runs the flow's steps
+tiny on ZCU104 at its default folding; the two-scale detector (residual blocks, two heads) on ZCU104 at 200 MHz for
+3,000 FPS. Each row is a build folder under build/bench/ that runs the flow's steps
 fold, rtl, estimate, rtlsim and report on the model's IR (exported and converted once per model). Rows are
 built --parallel at a time (default: one per core), each in its own process with its Yosys jobs sharing the
 cores and its log in build/bench/<row>.log; the heaviest rows come first in ROWS.
@@ -44,6 +45,7 @@ class Row:
 
 
 ROWS = (  # heaviest synthesis first: rows run in this order, --parallel at a time
+    Row("twoscale-zcu104-3000", "twoscale", "model/twoscale.pt", Board.ZCU104, 200.0, 3000.0),
     Row("tiny-zcu104-default", "tiny", "model/tiny.pt", Board.ZCU104, 200.0, None),
     Row("default-pynq-z2-best", "default", "model/default.pt", Board.PYNQ_Z2, 100.0, 1e9),
     Row("default-zcu104-3000", "default", "model/default.pt", Board.ZCU104, 200.0, 3000.0),
