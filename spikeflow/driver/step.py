@@ -13,7 +13,7 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import FrameSet
 from spikeflow.flow.report import write_report
-from spikeflow.verify.compare import StageResult, compare
+from spikeflow.verify.compare import StageResult, compare_heads
 from spikeflow.verify.report import print_stages, record_stages
 
 PICTURES = 8  # annotated frames written to report/driver/
@@ -47,16 +47,30 @@ def compare_backends(build_root, frames: np.ndarray, pictures: int = 0) -> tuple
                 perf = performance(acc, len(got), seconds, [r.latency_s for r in got])
     golden, rtl = results["golden"], results["rtlsim"]
     ok_order = [r.index for r in rtl] == list(range(len(frames))) == [r.index for r in golden]
-    v_rtl = np.stack([r.values for r in rtl]) if rtl else np.zeros((0,))
-    v_gold = np.stack([r.values for r in golden]) if golden else np.zeros((0,))
     det_mismatch = sum(a.detections != b.detections for a, b in zip(rtl, golden, strict=True))
-    stage = compare("driver_rtlsim", "golden", v_rtl, v_gold,
-                    note="spikeflow.driver: rtlsim back end against the golden back end, streamed")
-    stage.extra = {"detection_mismatched_frames": int(det_mismatch), "in_order": ok_order,
+    stage = compare_heads("driver_rtlsim", "golden", _per_head(rtl), _per_head(golden), _head_names(build),
+                          note="spikeflow.driver: rtlsim back end against the golden back end, streamed")
+    stage.extra |= {"detection_mismatched_frames": int(det_mismatch), "in_order": ok_order,
                    "detections": int(sum(len(r.detections) for r in rtl))}
     if det_mismatch or not ok_order:
         stage.mismatches = max(stage.mismatches, 1)
     return stage, perf
+
+
+def _per_head(results: list) -> list[np.ndarray]:
+    """The results' values stacked per head (a result holds one array, or with several heads one per head)."""
+    if not results:
+        return [np.zeros((0,))]
+    if isinstance(results[0].values, (list, tuple)):
+        return [np.stack([r.values[h] for r in results]) for h in range(len(results[0].values))]
+    return [np.stack([r.values for r in results])]
+
+
+def _head_names(build: BuildDir) -> list[str]:
+    """The IR's head names, in head order (the drive step reads the IR anyway)."""
+    from spikeflow.ir import load_network
+
+    return [head.name for head in load_network(build.ir).heads]
 
 
 def step_drive(build: BuildDir, cfg: BuildConfig) -> None:

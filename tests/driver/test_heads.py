@@ -95,3 +95,23 @@ def test_the_rtlsim_device_returns_every_head_bit_exact(two_heads, tmp_path) -> 
         rtl=tmp_path / "rtl")))
     _check(acc, model, frames, golden)
     assert acc.device_cycles_per_frame()
+
+
+def test_drive_step_compares_each_head(tmp_path) -> None:  # noqa: ANN001
+    """The drive step's comparison on a two-head build (it stacked the values as one array and failed)."""
+    import dataclasses
+
+    from spikeflow.driver.step import compare_backends
+    from spikeflow.flow.builddir import BuildDir
+    from spikeflow.ir.network import IRMeta
+
+    require_verilator()
+    net = _two_head_net()
+    net = dataclasses.replace(net, meta=IRMeta(names=("obj",), anchors=((3.0, 3.0), (6.0, 6.0))))
+    build = BuildDir(tmp_path / "b")
+    net.save(build.ir)
+    generate_rtl(net, build.rtl)
+    frames = np.random.default_rng(8).integers(0, 256, size=(4, *net.input_shape), dtype=np.uint8)
+    stage, _ = compare_backends(build.root, frames)
+    assert stage.frames == 4 and stage.mismatches == 0 and stage.extra["in_order"]
+    assert list(stage.extra["heads"]) == [head.name for head in net.heads]
