@@ -23,12 +23,15 @@ def ports_only_verilator_class() -> type:
     from cocotb_tools.runner import Verilator  # noqa: PLC0415 - optional, needs verilator on PATH
 
     class PortsOnlyVerilator(Verilator):
+        public_depth = 1  # module levels made public: 1, the top's ports; a testbench that watches a
+        # submodule's ports (sim/tb_selftest.py: the accelerator inside the self-test wrapper) sets 2
+
         def _build_command(self) -> list:
             cmds = super()._build_command()
             verilate = list(cmds[0])
             if "--public-flat-rw" in verilate:
                 at = verilate.index("--public-flat-rw")
-                verilate[at:at + 1] = ["--public-depth", "1"]
+                verilate[at:at + 1] = ["--public-depth", str(self.public_depth)]
             return [verilate, *cmds[1:]]
 
     return PortsOnlyVerilator

@@ -130,7 +130,7 @@ def test_selftest_cocotb(tmp_path, case) -> None:
            "SPIKEFLOW_TB_REPORT": str(report)}
     run_cocotb(selftest_sources(build), "spikeflow_selftest", "tb_selftest", tmp_path / "sim",
                parameters={k: verilog_value(k, v) for k, v in params.items()}, extra_env=env,
-               build_args=[build.mem_dir_define()])
+               build_args=[build.mem_dir_define()], public_depth=2)
     result = json.loads(report.read_text())
     assert result["line"].endswith(f"{case}\r\n") and result["frames"] == FRAMES
 

@@ -32,10 +32,12 @@ def require_verilator() -> Path:
 
 def run_cocotb(sources: Sequence[Path], toplevel: str, test_module: str, build_dir: Path,
                parameters: Mapping[str, object] | None = None, extra_env: Mapping[str, str] | None = None,
-               testcase: Sequence[str] | None = None, build_args: Sequence[str] = ()) -> Path:
-    """Build `toplevel` with verilator and run the cocotb `test_module` from sim/; fail on any test failure."""
+               testcase: Sequence[str] | None = None, build_args: Sequence[str] = (), public_depth: int = 1) -> Path:
+    """Build `toplevel` with verilator and run the cocotb `test_module` from sim/; fail on any test failure.
+    `public_depth`: the module levels the testbench sees (1: the top's ports)."""
     require_verilator()
     runner = _cached_runner()
+    runner.public_depth = public_depth
     build_dir = Path(build_dir)
     runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, parameters=dict(parameters or {}),
                  build_dir=build_dir, always=True, build_args=["-j", "2", "--output-split", "0", *build_args],
