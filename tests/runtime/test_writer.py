@@ -85,8 +85,11 @@ def test_a_writer_thread_error_reaches_the_caller(tmp_path, monkeypatch):
     writer = ResultWriter(tmp_path / "det.jsonl", tmp_path / "img", queue_size=1)
     writer.write(result(0))
     with pytest.raises(OSError, match="disk full"):
-        for i in range(1, 50):  # never blocks: the thread drains its queue after the error
+        deadline = time.monotonic() + 30  # on a loaded machine the thread may take a while to run at all
+        i = 1
+        while time.monotonic() < deadline:  # never blocks: the thread drains its queue after the error
             writer.write(result(i))
+            i += 1
             time.sleep(0.001)
     writer.close()  # raised once, not twice
     assert calls == [1]
