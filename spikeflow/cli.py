@@ -15,17 +15,23 @@ from spikeflow.errors import SpikeflowError
 
 
 def _train(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
     from spikeflow.data.loader import check_data_argument
+    from spikeflow.errors import ConfigError
     from spikeflow.frontend.config import load_config, training_epochs
 
     cfg = load_config(args.config)  # the config, epochs and data paths are checked before torch is imported
     training_epochs(cfg.train, args.epochs_float, args.epochs_qat)
     check_data_argument(args.data, "--data")
     check_data_argument(args.val_data, "--val-data")
+    if args.from_float is not None and not Path(args.from_float).is_file():
+        raise ConfigError(f"--from-float {args.from_float}: no such checkpoint (a run's float.pt)")
     from spikeflow.frontend.train import train
 
     result = train(cfg, args.out, data=args.data, resume=args.resume, epochs_float=args.epochs_float,
-                   epochs_qat=args.epochs_qat, val_data=args.val_data, device=args.device)
+                   epochs_qat=args.epochs_qat, val_data=args.val_data, device=args.device,
+                   from_float=args.from_float)
     if result.qat_eval is not None:  # rank 0 of a distributed run, or the only process
         print(result.summary())
         print(f"checkpoint: {result.checkpoint}")
@@ -180,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "process takes its LOCAL_RANK GPU")
     p.add_argument("--epochs-float", type=int, help="override the config's float warm-up epochs")
     p.add_argument("--epochs-qat", type=int, help="override the config's QAT epochs")
+    p.add_argument("--from-float", metavar="CKPT",
+                   help="start at the QAT phase from a float-phase checkpoint (another run's float.pt) of the same "
+                        "architecture: try QAT settings without training the float network again")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="mAP of a checkpoint on its validation set, and a picture of predictions")

@@ -30,7 +30,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     (GOOD_CONFIG, ("--epochs-float", "-1"), "float epochs must be >= 0, got -1"),
     (GOOD_CONFIG, ("--data", "missing/data.yaml"), "--data missing/data.yaml: file not found"),
     (GOOD_CONFIG, ("--val-data", "images/"), "--val-data images/: unknown dataset kind"),
-], ids=["unknown-key", "negative-epochs", "missing-data", "folder-as-val-data"])
+    (GOOD_CONFIG, ("--from-float", "runs/x/float.pt"), "--from-float runs/x/float.pt: no such checkpoint"),
+], ids=["unknown-key", "negative-epochs", "missing-data", "folder-as-val-data", "missing-float-checkpoint"])
 def test_train_config_errors_come_before_torch_is_imported(tmp_path: Path, config: str, extra: tuple[str, ...],
                                                            message: str) -> None:
     path = tmp_path / "model.yaml"

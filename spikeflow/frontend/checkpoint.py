@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from spikeflow.errors import CheckpointError
-from spikeflow.frontend.config import config_from_dict
+from spikeflow.frontend.config import ModelConfig, config_from_dict
 from spikeflow.frontend.model import QuantDetector
 
 
@@ -68,3 +68,19 @@ def resolve_stored_data(stored: str | None, checkpoint: str | Path) -> str | Non
         return stored
     beside = Path(checkpoint).resolve().parent / path
     return str(beside) if beside.exists() else stored
+
+
+def load_float_start(path: str | Path, cfg: ModelConfig) -> tuple[QuantDetector, dict[str, Any]]:
+    """The float-phase checkpoint (a run's float.pt) that `train --from-float` starts QAT from: the detector and its
+    checkpoint dict. It must be a float model of `cfg`'s architecture (the name and training section may differ)."""
+    model, doc = load_detector(path)
+    if bool(model.quantized):
+        raise CheckpointError(f"{path}: a QAT checkpoint; --from-float takes the float phase's checkpoint (a run's "
+                              "float.pt)")
+    mine, theirs = cfg.to_dict(), model.cfg.to_dict()
+    keys = (set(mine) | set(theirs)) - {"name", "train"}
+    differ = sorted(k for k in keys if mine.get(k) != theirs.get(k))
+    if differ:
+        raise CheckpointError(f"{path}: its architecture differs from the config {cfg.source} in "
+                              f"{', '.join(differ)}")
+    return model, doc

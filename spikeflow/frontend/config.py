@@ -56,12 +56,15 @@ class TrainSpec:
     seed: int = 0
     workers: int | None = None  # loader processes reading batches ahead (None: 0 when cached in memory, else 1)
     checkpoint_minutes: float = 10.0  # last.pt is also saved mid-epoch this often, so --resume loses little
+    eval_each_epoch: bool = False  # evaluate after every epoch (the mAP per epoch in train_report.json's epoch_log)
 
     def __post_init__(self) -> None:
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 0):
             raise ConfigError(f"workers must be a whole number >= 0 (or absent), got {self.workers!r}")
         if not isinstance(self.checkpoint_minutes, int | float) or self.checkpoint_minutes <= 0:
             raise ConfigError(f"checkpoint_minutes must be a number > 0, got {self.checkpoint_minutes!r}")
+        if not isinstance(self.eval_each_epoch, bool):
+            raise ConfigError(f"eval_each_epoch must be true or false, got {self.eval_each_epoch!r}")
 
 
 def training_epochs(spec: TrainSpec, epochs_float: int | None = None, epochs_qat: int | None = None) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from spikeflow.detect.loss import detection_loss
 from spikeflow.errors import CheckpointError, ConfigError, DatasetError, SpikeflowError
 from spikeflow.frontend import distributed
 from spikeflow.frontend.batches import LoadTimer, TrainBatches
-from spikeflow.frontend.checkpoint import data_reference, load_detector, save_checkpoint
+from spikeflow.frontend.checkpoint import data_reference, load_detector, load_float_start, save_checkpoint
 from spikeflow.frontend.config import ModelConfig, training_epochs
 from spikeflow.frontend.distributed import World
 from spikeflow.frontend.evaluate import Evaluation, check_classes, evaluate_model
@@ -146,7 +146,8 @@ def write_run_report(out: Path, values: dict) -> Path:
 
 def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bool = False,
           epochs_float: int | None = None, epochs_qat: int | None = None, quiet: bool = False,
-          val_data: str | None = None, device: str | None = None, stop_after_steps: int | None = None) -> TrainResult:
+          val_data: str | None = None, device: str | None = None, stop_after_steps: int | None = None,
+          from_float: str | Path | None = None) -> TrainResult:
     """Train `cfg` on `data` (None: the built-in dataset) into `out/`; `resume` continues from out/last.pt exactly
     where it stopped (weights, optimizer, schedule, data order and flips), mid-epoch included.
 
@@ -155,6 +156,9 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     its share of each global batch (spikeflow.frontend.distributed) and rank 0 writes the files.
     `stop_after_steps` stops after that many optimisation steps of this call, with last.pt saved (TrainingStopped),
     as an interrupted run does (Ctrl-C saves last.pt too).
+    `from_float` starts at the QAT phase from a float-phase checkpoint (another run's float.pt): its float epochs
+    count as done, so QAT settings can be tried without training the float network again. The run then ends
+    where the run that wrote float.pt would have with the same QAT settings (tested).
     """
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     dev = pick_device(device)
@@ -162,7 +166,8 @@ def train(cfg: ModelConfig, out: str | Path, data: str | None = None, resume: bo
     try:
         with terminate_as_interrupt():
             return _train(cfg, Path(out), data, resume, epochs_float, epochs_qat, quiet or not world.main, val_data,
-                          distributed.rank_device(dev), world, stop_after_steps)
+                          distributed.rank_device(dev), world, stop_after_steps,
+                          Path(from_float) if from_float is not None else None)
     finally:
         distributed.stop()
 
@@ -188,9 +193,18 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_float: int | None,
            epochs_qat: int | None, quiet: bool, val_data: str | None, device: torch.device, world: World,
-           stop_after_steps: int | None) -> TrainResult:
+           stop_after_steps: int | None, from_float: Path | None) -> TrainResult:
     tcfg = cfg.train
     n_float, n_qat = training_epochs(tcfg, epochs_float, epochs_qat)
+    start = None
+    if from_float is not None:
+        start = load_float_start(from_float, cfg)
+        n_float = start[1]["epoch"] + 1  # the float epochs it trained
+        if epochs_float is not None and epochs_float != n_float:
+            raise ConfigError(f"--epochs-float {epochs_float} with --from-float {from_float}, which trained "
+                              f"{n_float} float epochs: leave --epochs-float out")
+        if n_qat < 1:
+            raise ConfigError(f"--from-float {from_float} starts the QAT phase, but 0 QAT epochs are asked for")
     total_epochs = n_float + n_qat
     train_set = build_dataset(data, "train", cfg.input_size, synthetic_count=tcfg.train_images, seed=tcfg.seed)
     val_set = build_dataset(data, "val", cfg.input_size, synthetic_count=tcfg.val_images, seed=tcfg.seed,
@@ -205,6 +219,8 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
     batch_size = pick_batch_size(len(train_set), tcfg.batch_size, quiet)
     stored = {"data": data_reference(data), "val_data": data_reference(val_data) if val_data else None,
               "data_report": data_reports(train_set, val_set), "batch_size": batch_size}
+    if from_float is not None:
+        stored["from_float"] = str(from_float.resolve())
 
     cached = len(train_set) * 3 * cfg.input_size**2 <= CACHE_BYTES
     if cached:
@@ -224,6 +240,15 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
         command = doc.get("command", command)
         if not quiet:
             print(f"resuming {out / LAST}: {state.where()}", file=sys.stderr)
+    elif start is not None:
+        model, doc = start
+        check_classes(model.names, train_set, str(from_float))
+        if model.names != train_set.names:
+            raise CheckpointError(f"{from_float}: classes {model.names} differ from the dataset's {train_set.names}")
+        state.epoch = n_float
+        state.metrics = {k: v for k, v in doc.get("metrics", {}).items() if k.endswith("_float")}
+        if not quiet:
+            print(f"starting QAT from {from_float} ({n_float} float epochs)", file=sys.stderr)
     model.to(device)
     criterion = detection_loss(model.head_specs)
     batches = TrainBatches(train_set, batch_size, tcfg.seed, world, workers)
@@ -300,10 +325,11 @@ def _train(cfg: ModelConfig, out: Path, data: str | None, resume: bool, epochs_f
                            f"{state.epochs[-1]['images_per_s']:.1f} images/s, "
                            f"{100 * state.epochs[-1]['load_wait_fraction']:.1f} % of the time waiting for data "
                            f"({time.time() - started:.0f} s)")
-            if epoch in (n_float - 1, total_epochs - 1) and world.main:  # the end of a phase
+            if (epoch in (n_float - 1, total_epochs - 1) or tcfg.eval_each_epoch) and world.main:  # a phase's end
                 ev = evaluate_model(model.eval(), val_set, model.head_specs, device=device)
                 last_eval = ev if epoch == total_epochs - 1 else None
                 state.metrics[f"map50_{phase}"], state.metrics[f"map50_95_{phase}"] = ev.map50, ev.map50_95
+                state.epochs[-1].update(map50=round(ev.map50, 5), map50_95=round(ev.map50_95, 5))
                 if not quiet:
                     tqdm.write(f"epoch {epoch + 1}/{total_epochs} [{phase}] val mAP@0.5 {ev.map50:.3f} "
                                f"mAP@0.5:0.95 {ev.map50_95:.3f}")

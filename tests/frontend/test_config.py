@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(("text", "message"), [
     (LAYERS + "train: {epochs: 3}\n",
      r"model\.yaml: train: unknown key 'epochs' \(known: batch_size, checkpoint_minutes, epochs_float, epochs_qat, "
-     r"freeze_bn_epochs, lr, seed, train_images, val_images, weight_decay, workers\)"),
+     r"eval_each_epoch, freeze_bn_epochs, lr, seed, train_images, val_images, weight_decay, workers\)"),
     ("layers: [{type: conv, channels: 4, padding: 1}]\n",
      r"model\.yaml: layers\[0\]: unknown key 'padding' \(known: channels, kernel, stride, type, weight_bits\)"),
     (LAYERS + "train: 5\n", r"model\.yaml: train: expected a mapping, got 5"),

@@ -1,11 +1,13 @@
 """Exact resume: a run stopped mid-epoch (twice, once across the float -> QAT boundary) and resumed ends with the
 same weights, metrics and per-epoch log as an uninterrupted run; older last.pt files still resume."""
 
+import json
 from dataclasses import replace
 
 import pytest
 import torch
 
+from spikeflow.errors import CheckpointError, ConfigError
 from spikeflow.frontend.batches import TrainBatches
 from spikeflow.frontend.checkpoint import read_checkpoint
 from spikeflow.frontend.config import TrainSpec
@@ -83,3 +85,29 @@ def test_sigterm_and_sigint_end_training_as_ctrl_c_does() -> None:
         with pytest.raises(KeyboardInterrupt, match=sig.name), terminate_as_interrupt():
             os.kill(os.getpid(), sig)
     assert signal.getsignal(signal.SIGTERM) == before  # the handlers are put back
+
+
+def test_qat_from_a_float_checkpoint_ends_where_the_whole_run_does(tmp_path, capsys) -> None:
+    """`train --from-float float.pt`: the QAT phase alone, from another run's float phase, gives that run's weights
+    and metrics; with eval_each_epoch every epoch's mAP is in the epoch log."""
+    cfg = replace(_cfg(), train=replace(_cfg().train, eval_each_epoch=True))
+    whole = train(cfg, tmp_path / "whole", quiet=True)
+    qat = train(cfg, tmp_path / "qat", from_float=tmp_path / "whole" / "float.pt")
+    assert "starting QAT from" in capsys.readouterr().err
+    _same_weights(whole.checkpoint, qat.checkpoint)
+    assert read_checkpoint(whole.checkpoint)["metrics"] == read_checkpoint(qat.checkpoint)["metrics"]
+    report = json.loads((tmp_path / "qat" / "train_report.json").read_text())
+    assert [(e["epoch"], e["phase"]) for e in report["epoch_log"]] == [(2, "qat"), (3, "qat")]
+    assert all("map50" in e for e in report["epoch_log"])
+    assert report["from_float"].endswith("float.pt")
+
+
+def test_from_float_refuses_a_qat_checkpoint_another_architecture_and_a_conflicting_epoch_count(tmp_path) -> None:
+    whole = train(_cfg(), tmp_path / "whole", quiet=True)
+    with pytest.raises(CheckpointError, match="a QAT checkpoint"):
+        train(_cfg(), tmp_path / "a", quiet=True, from_float=whole.checkpoint)
+    other = replace(small_config(input_size=32, channels=(4, 16)), train=_cfg().train)
+    with pytest.raises(CheckpointError, match="architecture differs .* in layers"):
+        train(other, tmp_path / "b", quiet=True, from_float=tmp_path / "whole" / "float.pt")
+    with pytest.raises(ConfigError, match="--epochs-float 2 with --from-float"):
+        train(_cfg(), tmp_path / "c", quiet=True, epochs_float=2, from_float=tmp_path / "whole" / "float.pt")
