@@ -70,17 +70,32 @@ def resolve_stored_data(stored: str | None, checkpoint: str | Path) -> str | Non
     return str(beside) if beside.exists() else stored
 
 
+QUANTIZATION_KEYS = ("act_bits", "weight_bits", "head_weight_bits", "scaling")  # what QAT may change
+
+
 def load_float_start(path: str | Path, cfg: ModelConfig) -> tuple[QuantDetector, dict[str, Any]]:
-    """The float-phase checkpoint (a run's float.pt) that `train --from-float` starts QAT from: the detector and its
-    checkpoint dict. It must be a float model of `cfg`'s architecture (the name and training section may differ)."""
-    model, doc = load_detector(path)
-    if bool(model.quantized):
+    """`cfg`'s detector with the float weights of a float-phase checkpoint (a run's float.pt), for `train
+    --from-float`, and the checkpoint dict. The architecture must be the checkpoint's; the quantization (bits,
+    scaling) may differ, since the float phase does not use it."""
+    doc = read_checkpoint(path)
+    if doc["state_dict"].get("quantized", torch.tensor(False)).item():
         raise CheckpointError(f"{path}: a QAT checkpoint; --from-float takes the float phase's checkpoint (a run's "
                               "float.pt)")
-    mine, theirs = cfg.to_dict(), model.cfg.to_dict()
-    keys = (set(mine) | set(theirs)) - {"name", "train"}
-    differ = sorted(k for k in keys if mine.get(k) != theirs.get(k))
+    mine, theirs = _architecture(cfg.to_dict()), _architecture(doc["config"])
+    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
     if differ:
         raise CheckpointError(f"{path}: its architecture differs from the config {cfg.source} in "
                               f"{', '.join(differ)}")
+    model = QuantDetector(cfg, doc["names"])
+    try:
+        model.load_state_dict(doc["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the config {cfg.source}: {exc}") from exc
     return model, doc
+
+
+def _architecture(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict without its name, training section and quantization settings."""
+    doc = {k: v for k, v in config.items() if k not in ("name", "train", *QUANTIZATION_KEYS)}
+    doc["layers"] = [{k: v for k, v in layer.items() if k != "weight_bits"} for layer in config.get("layers", [])]
+    return doc

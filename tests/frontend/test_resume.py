@@ -102,8 +102,13 @@ def test_qat_from_a_float_checkpoint_ends_where_the_whole_run_does(tmp_path, cap
     assert report["from_float"].endswith("float.pt")
 
 
-def test_from_float_refuses_a_qat_checkpoint_another_architecture_and_a_conflicting_epoch_count(tmp_path) -> None:
+def test_from_float_takes_other_bits_and_refuses_a_qat_checkpoint_another_architecture_or_epoch_count(
+        tmp_path) -> None:
     whole = train(_cfg(), tmp_path / "whole", quiet=True)
+    three = train(replace(_cfg(), act_bits=3, weight_bits=5), tmp_path / "bits", quiet=True,
+                  from_float=tmp_path / "whole" / "float.pt")  # the float phase does not depend on the bits
+    assert read_checkpoint(three.checkpoint)["config"]["act_bits"] == 3
+    assert read_checkpoint(three.checkpoint)["epoch"] == 2
     with pytest.raises(CheckpointError, match="a QAT checkpoint"):
         train(_cfg(), tmp_path / "a", quiet=True, from_float=whole.checkpoint)
     other = replace(small_config(input_size=32, channels=(4, 16)), train=_cfg().train)
