@@ -85,8 +85,10 @@ lint: setup
 # step, each from an empty cache (bench/yosys_compare.py, build/bench/yosys_compare.json; about 9 minutes, 2 cores).
 # Then the DAG units' resource estimate against Yosys for xcup and ECP5 (bench/dag_resource_check.py,
 # build/bench/dag_resources.json), and random DAGs with one head and two: 1,000 back-to-back frames in the fast
-# harness at the autofolded and two unbalanced foldings (bench/dag_soak.py, build/bench/dag_soak.json; last, as it
-# fails when a check does: a mismatch, a deadlock, or cycles per frame more than 5 % off the estimate).
+# harness at the autofolded and two unbalanced foldings (bench/dag_soak.py, build/bench/dag_soak.json; it fails
+# when a check does: a mismatch, a deadlock, or cycles per frame more than 5 % off the estimate). Last, where the
+# shipped default's QAT loses accuracy (bench/qat_sensitivity.py on 256 built-in images: the float model quantized
+# untrained at a few bit widths, the QAT model with its quantizers undone one kind at a time).
 bench: setup
 	test -f build/default/ir/network.json || $(BIN)/spikeflow build build/default --config model/builds/default.yaml \
 		--to verify
@@ -101,6 +103,8 @@ bench: setup
 	$(BIN)/python bench/yosys_compare.py
 	$(BIN)/python bench/dag_resource_check.py
 	$(BIN)/python bench/dag_soak.py
+	$(BIN)/python bench/qat_sensitivity.py model/default.pt --float model/default.float.pt --bits 3/4 2/6 \
+		--images 256 --out build/bench/qat-sensitivity-default.json
 
 # The analytical resource model's fit: Yosys on single layers at many foldings (bench/calibration_sweep.py,
 # build/calib/), then a fit to those and to the make bench rows, stored in spikeflow/hw/resource_model.json. The ECP5
