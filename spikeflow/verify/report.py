@@ -1,4 +1,5 @@
-"""verify.json: the one writer of the stage table. Each stage's row is replaced by its latest run."""
+"""verify.json: the one writer of the stage table. Each stage's row is replaced by its latest run; a new export
+starts the table afresh."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ def record_stages(build_root: str | Path, results: Mapping[str, StageResult], **
     stages.update({name: r.as_dict() for name, r in results.items()})
     return write_report(build_root, "verify", {**{k: v for k, v in doc.items() if k not in ("command", "generated")},
                                                **notes, "stages": stages})
+
+
+def start_stage_table(build_root: str | Path) -> Path:
+    """An empty stage table: a new model (the export step) makes every earlier row a statement about another model,
+    so none is kept until its stage runs again."""
+    return write_report(build_root, "verify", {"stages": {}})
 
 
 def print_stages(results: Mapping[str, StageResult], frames: int, report: Path) -> None:

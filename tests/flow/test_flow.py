@@ -255,3 +255,29 @@ def test_fold_to_target_and_estimate_steps(build, tmp_path) -> None:
     assert res["LUT"] > 0 and res["capacity"]["LUT"] == 53_200
     assert {row["layer"] for row in res["layers"]} >= {"input", "Conv_0", "Conv_2", "output"}
     assert (copy / "report" / "resources.png").is_file()
+
+
+def test_a_new_export_drops_the_rows_of_the_model_exported_before(build, checkpoint, tmp_path) -> None:
+    """verify.json's rows describe the model they ran on: a new export keeps none of the earlier model's."""
+    root = tmp_path / "b"
+    shutil.copytree(build, root)
+    doc = json.loads((root / "report" / "verify.json").read_text())
+    doc["stages"]["rtlsim"] = {"compared_to": "golden", "frames": 6, "mismatches": 0}  # from an earlier model
+    (root / "report" / "verify.json").write_text(json.dumps(doc))
+    run_build(root, BuildConfig(ModelSource("checkpoint", checkpoint), frames=6, steps=("export",)))
+    stages = json.loads((root / "report" / "verify.json").read_text())["stages"]
+    assert set(stages) == {"qonnx"} and stages["qonnx"]["mismatches"] == 0
+
+
+def test_export_uses_the_evaluate_steps_map_only_for_the_same_checkpoint_file(build, checkpoint, tmp_path) -> None:
+    from spikeflow.flow.steps.frontend import file_sha256
+
+    root = tmp_path / "b"
+    shutil.copytree(build, root)
+    cfg = BuildConfig(ModelSource("checkpoint", checkpoint), frames=6, steps=("export",))
+    for sha, used in ((file_sha256(checkpoint), True), ("0" * 64, False)):  # the same file, then another one
+        (root / "report" / "evaluation.json").write_text(json.dumps(
+            {"checkpoint": str(checkpoint), "sha256": sha, "dataset": "synthetic", "map50": 0.123, "map50_95": 0.1}))
+        run_build(root, cfg)
+        model = json.loads((root / "report" / "model.json").read_text())
+        assert (model["map50_qat"] == 0.123) is used

@@ -3,6 +3,7 @@ and they load it inside the functions, so that the steps after them never import
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from spikeflow.flow.frames import dataset_frames
 from spikeflow.flow.model_info import SYNTHETIC, ModelInfo
 from spikeflow.flow.report import read_report, write_report
 from spikeflow.verify.compare import compare
-from spikeflow.verify.report import record_stages
+from spikeflow.verify.report import record_stages, start_stage_table
 
 
 def checkpoint_of(build: BuildDir, cfg: BuildConfig) -> Path:
@@ -52,6 +53,10 @@ def _validation_set(model, data: str | None):
                          synthetic_count=cfg.train.val_images, seed=cfg.train.seed)
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def step_evaluate(build: BuildDir, cfg: BuildConfig) -> None:
     """mAP of the (QAT) checkpoint on its validation set: report/evaluation.json and report/predictions.png."""
     if cfg.model.kind == "qonnx":
@@ -66,13 +71,15 @@ def step_evaluate(build: BuildDir, cfg: BuildConfig) -> None:
     ev = evaluate_model(model, _validation_set(model, data), model.head_specs)
     build.report.mkdir(parents=True, exist_ok=True)
     picture = draw_evaluation(ev, model.names, build.report / "predictions.png")
-    write_report(build.root, "evaluation", {"checkpoint": str(checkpoint), "dataset": data,
+    write_report(build.root, "evaluation", {"checkpoint": str(checkpoint), "sha256": file_sha256(checkpoint),
+                                            "dataset": data,
                                             "images": len(ev.samples), "map50": ev.map50, "map50_95": ev.map50_95})
     print(f"   mAP@0.5 {ev.map50:.3f}  mAP@0.5:0.95 {ev.map50_95:.3f} on {len(ev.samples)} validation images "
           f"({data}); predictions drawn: {picture}")
 
 
 def step_export(build: BuildDir, cfg: BuildConfig) -> None:
+    start_stage_table(build.root)  # the rows of the model exported before describe that model, not this one
     if cfg.model.kind == "qonnx":
         _import_qonnx(build, cfg)
     else:
@@ -107,7 +114,7 @@ def _export_checkpoint(build: BuildDir, cfg: BuildConfig) -> None:
     record_stages(build.root, {"qonnx": result})
     evaluation = read_report(build.root, "evaluation")
     metrics = doc.get("metrics", {})
-    if evaluation:
+    if evaluation.get("sha256") == file_sha256(checkpoint):  # the evaluate step's, of this very file
         qat = {"map50_qat": evaluation["map50"], "map50_95_qat": evaluation["map50_95"],
                "dataset": evaluation["dataset"]}
     elif "map50_qat" in metrics:
