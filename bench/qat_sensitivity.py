@@ -37,7 +37,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spikeflow.data.loader import SampleLoader, build_dataset  # noqa: E402
-from spikeflow.frontend.checkpoint import load_detector, resolve_stored_data  # noqa: E402
+from spikeflow.frontend.checkpoint import load_detector, load_float_start, resolve_stored_data  # noqa: E402
+from spikeflow.frontend.config import ModelConfig  # noqa: E402
 from spikeflow.frontend.evaluate import evaluate_model, evaluation_set  # noqa: E402
 from spikeflow.frontend.model import QuantDetector  # noqa: E402
 from spikeflow.frontend.model.blocks import FoldedConvBNReLU  # noqa: E402
@@ -101,14 +102,13 @@ def patched(layers: list[FoldedConvBNReLU], attr: str, wrap: Callable[[nn.Module
             owner._modules[attr] = original
 
 
-def post_training(float_ckpt: str, act_bits: int, weight_bits: int, calib: list[torch.Tensor]) -> QuantDetector:
-    """The float-phase model with `act_bits` activations and `weight_bits` backbone weights, quantized without
-    training: the activation scales calibrated on `calib` as QAT's start does."""
-    trained, doc = load_detector(float_ckpt)
-    cfg = replace(trained.cfg, act_bits=act_bits, weight_bits=weight_bits,
-                  layers=tuple(replace(spec, weight_bits=None) for spec in trained.cfg.layers))
-    model = QuantDetector(cfg, trained.names)
-    model.load_state_dict(doc["state_dict"])
+def post_training(float_ckpt: str, cfg: ModelConfig, act_bits: int, weight_bits: int,
+                  calib: list[torch.Tensor]) -> QuantDetector:
+    """The float-phase model as `cfg` with `act_bits` activations and `weight_bits` backbone weights, quantized
+    without training: the activation scales calibrated on `calib` as QAT's start does."""
+    cfg = replace(cfg, act_bits=act_bits, weight_bits=weight_bits,
+                  layers=tuple(replace(spec, weight_bits=None) for spec in cfg.layers))
+    model, _ = load_float_start(float_ckpt, cfg)
     model.eval()
     model.start_qat(calib)
     return model.eval()
@@ -149,7 +149,7 @@ def main() -> None:
         cfg = model.cfg
         settings = [(cfg.act_bits, cfg.weight_bits)] + [tuple(int(v) for v in b.split("/")) for b in args.bits]
         for a, w in settings:
-            ptq = post_training(args.float_ckpt, a, w, calib)
+            ptq = post_training(args.float_ckpt, cfg, a, w, calib)
             ptq_layers = [m for m in ptq.backbone if isinstance(m, FoldedConvBNReLU)]
             run(f"float model quantized untrained, a={a} w={w}", ptq)
             with patched(ptq_layers, "weight_quant", ExactWeight):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -12,6 +13,11 @@ from typing import Any
 
 def command_line() -> str:
     return " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as reports record which file they were made from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_report(build_dir: str | Path, name: str, values: dict[str, Any], merge: bool = False) -> Path:

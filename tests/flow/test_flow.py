@@ -270,7 +270,7 @@ def test_a_new_export_drops_the_rows_of_the_model_exported_before(build, checkpo
 
 
 def test_export_uses_the_evaluate_steps_map_only_for_the_same_checkpoint_file(build, checkpoint, tmp_path) -> None:
-    from spikeflow.flow.steps.frontend import file_sha256
+    from spikeflow.flow.report import file_sha256
 
     root = tmp_path / "b"
     shutil.copytree(build, root)

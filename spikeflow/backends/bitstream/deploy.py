@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from spikeflow.backends.bitstream.plan import DeployFile, script_environment
 from spikeflow.flow.builddir import BuildDir
-from spikeflow.flow.report import command_line
+from spikeflow.flow.report import command_line, file_sha256
 
 if TYPE_CHECKING:
     from spikeflow.backends.bitstream.plan import BitstreamPlan
@@ -30,10 +29,6 @@ def ir_metadata_files(build: BuildDir) -> list[DeployFile]:
     return files
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_deploy(plan: BitstreamPlan, build: BuildDir, cfg: BuildConfig, state: str) -> Path:
     """Copy the files that exist into deploy/<board>/ and write manifest.json and DEPLOY.md.
 
@@ -48,7 +43,7 @@ def write_deploy(plan: BitstreamPlan, build: BuildDir, cfg: BuildConfig, state: 
         elif (out / f.name).is_file():
             (out / f.name).unlink()  # a stale copy from an earlier run
         entries.append({"name": f.name, "role": f.role, "copy_to_board": f.to_board, "present": present,
-                        "source": str(f.source), "sha256": _sha256(f.source) if present else None})
+                        "source": str(f.source), "sha256": file_sha256(f.source) if present else None})
     driver = DRIVER_COMMAND.format(backend=plan.backend)
     manifest = {"board": plan.board, "part": cfg.board.spec.part, "platform": cfg.board.spec.platform or None,
                 "clock_mhz": cfg.clock, "backend": plan.backend, "state": state, "files": entries,

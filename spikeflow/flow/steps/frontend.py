@@ -3,7 +3,6 @@ and they load it inside the functions, so that the steps after them never import
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
 from spikeflow.flow.frames import dataset_frames
 from spikeflow.flow.model_info import SYNTHETIC, ModelInfo
-from spikeflow.flow.report import read_report, write_report
+from spikeflow.flow.report import file_sha256, read_report, write_report
 from spikeflow.verify.compare import compare
 from spikeflow.verify.report import record_stages, start_stage_table
 
@@ -51,10 +50,6 @@ def _validation_set(model, data: str | None):
     cfg = model.cfg
     return build_dataset(None if data in (None, SYNTHETIC) else data, "val", cfg.input_size,
                          synthetic_count=cfg.train.val_images, seed=cfg.train.seed)
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def step_evaluate(build: BuildDir, cfg: BuildConfig) -> None:
