@@ -11,9 +11,10 @@
 //          association; the trees' first four levels are computed per chunk of CHUNK = 16 elements, registered
 //          once, and a delay line makes up LATENCY. With 4-bit weights (SWAR) a chunk is one 64-bit word of
 //          weight nibbles, masked by the digits' bits, whose fields are added pairwise as the tree's levels 1..4
-//          in offset binary; otherwise one expression of the 16 products. On tiny the harness runs 16,352
-//          instructions per simulated cycle (35,132 with the per-term expression); Verilator evaluates the
-//          logic formulation bit by bit instead (0.017 M against 0.73 M simulated cycles per second).
+//          in offset binary; otherwise one expression of the 16 products. One register per chunk and digit,
+//          the upper levels as generate-level wires: on tiny the harness runs 16,094 instructions per simulated
+//          cycle (17,590 with arrays and loops, 35,132 with the per-term expression); Verilator evaluates the
+//          logic formulation bit by bit instead (0.017 M against 0.8 M simulated cycles per second).
 // Both are pipelines without feedback whose every path from (w, x) to psum crosses LATENCY registers, so their
 // outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.backends.rtl.equivalence
 // proves it with Yosys and ABC for every instance the flow generates.
@@ -52,6 +53,8 @@ localparam CHUNK = 16;                               // FORM=1: elements per reg
 localparam G = (SIMD + CHUNK - 1) / CHUNK;           // FORM=1: chunks per lane
 localparam [ACC_BITS-1:0] W_OFFSET = 1 << (WEIGHT_BITS - 1);
 localparam XS = NDIG * D;                            // FORM=1: bits per element in the digit vector
+localparam UP_LVLS = G > 1 ? $clog2(G) : 0;          // FORM=1: adder tree levels above the chunk sums
+localparam DIG_LVLS = NDIG > 1 ? $clog2(NDIG) : 0;   // FORM=1: levels of the digits' combining tree
 // FORM=1, SWAR: 4-bit weights, digits of 1 or 2 bits, elements XS = 1, 2, 4 or 8 bits apart: the chunk's 16
 // products and the adder tree's first four levels as fields of 64-bit words (SIMD within a register)
 localparam SWAR = FORM == 1 && !DSP && WEIGHT_BITS == 4 && D <= 2 && (XS == 1 || XS == 2 || XS == 4 || XS == 8);
@@ -68,7 +71,30 @@ initial begin
     if (LATENCY != TREE_LAT) $error("spikeflow_lane_sum: LATENCY must be %0d for these parameters", TREE_LAT);
 end
 
-genvar gp, gd, ge, gg, gj;
+// FORM=1, SWAR: 16 elements of 1 (spread1) or 2 bits (spread2), one per nibble. Functions, so that Verilator
+// keeps their temporaries in C++ locals (a variable of an `always @*` block is stored at every step)
+function automatic [63:0] spread1(input [15:0] v);
+    reg [63:0] t;
+    begin
+        t = {48'b0, v};
+        t = (t | (t << 24)) & 64'h000000FF000000FF;
+        t = (t | (t << 12)) & 64'h000F000F000F000F;
+        t = (t | (t << 6))  & 64'h0303030303030303;
+        spread1 = (t | (t << 3)) & 64'h1111111111111111;
+    end
+endfunction
+function automatic [63:0] spread2(input [31:0] v);
+    reg [63:0] t;
+    begin
+        t = {32'b0, v};
+        t = (t | (t << 16)) & 64'h0000FFFF0000FFFF;
+        t = (t | (t << 8))  & 64'h00FF00FF00FF00FF;
+        t = (t | (t << 4))  & 64'h0F0F0F0F0F0F0F0F;
+        spread2 = (t | (t << 2)) & 64'h3333333333333333;
+    end
+endfunction
+
+genvar gp, gd, ge, gg, gj, gl;
 generate
 if (FORM == 0) begin : g_logic
     // the inputs in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
@@ -191,25 +217,11 @@ end else begin : g_word
     reg [63:0] sw_t [0:NDIG*G-1];
     /* verilator lint_on UNUSEDSIGNAL */
     if (SWAR && XS == 1) begin : g_spread1
-        reg [63:0] t;
         integer c;
-        always @* for (c = 0; c < G; c = c + 1) begin
-            t = {48'b0, xd[c*16 +: 16]};
-            t = (t | (t << 24)) & 64'h000000FF000000FF;
-            t = (t | (t << 12)) & 64'h000F000F000F000F;
-            t = (t | (t << 6))  & 64'h0303030303030303;
-            sw_t[c] = (t | (t << 3)) & 64'h1111111111111111;
-        end
+        always @* for (c = 0; c < G; c = c + 1) sw_t[c] = spread1(xd[c*16 +: 16]);
     end else if (SWAR && XS == 2) begin : g_spread2
-        reg [63:0] t;
         integer c;
-        always @* for (c = 0; c < G; c = c + 1) begin
-            t = {32'b0, xd[c*32 +: 32]};
-            t = (t | (t << 16)) & 64'h0000FFFF0000FFFF;
-            t = (t | (t << 8))  & 64'h00FF00FF00FF00FF;
-            t = (t | (t << 4))  & 64'h0F0F0F0F0F0F0F0F;
-            sw_t[c] = (t | (t << 2)) & 64'h3333333333333333;
-        end
+        always @* for (c = 0; c < G; c = c + 1) sw_t[c] = spread2(xd[c*32 +: 32]);
     end else if (SWAR && XS == 4) begin : g_spread4
         integer c, k;
         always @* for (c = 0; c < G; c = c + 1)
@@ -248,26 +260,28 @@ end else begin : g_word
         end else begin : g_wfull
             assign wl = w[gp*SIMD*WEIGHT_BITS +: SIMD*WEIGHT_BITS];
         end
-        // registered chunk sums: chunk c of digit k at csum[k*G + c]; a chunk's digits in one block, so that the
-        // simulator decodes each weight once
-        reg [ACC_BITS-1:0] csum [0:NDIG*G-1];
+        // registered chunk sums: chunk c of digit k in g_chunk[c].g_swar.g_dig[k].cs (g_terms without SWAR), one
+        // register each, and the upper levels as generate-level wires: Verilator gives an unpacked array written in
+        // a clocked loop a delayed-assignment copy per element, and evaluates loops over arrays in `always @*`
+        // element by element (5 % of the instructions per simulated cycle on tiny)
         for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
             if (SWAR) begin : g_swar
                 // the chunk's 16 weights are one 64-bit word of nibbles (offset binary u = W + 8); per digit:
                 //   A_m = U & M_m (u where bit m of the digit is set), S_m = its nibble pairs added into bytes,
                 //   L1 = S_0 + 2 S_1 + CC: byte i = q(2i) + q(2i+1), q(e) = (u_e - 8) * digit_e + 2^(DW-1),
                 // i.e. the adder tree's level-1 node in offset binary (its top bit inverted); L2..L4 add
-                // neighbouring fields the same way (levels 2..4, offsets 2^(DW+l-1)); csum removes the offset.
+                // neighbouring fields the same way (levels 2..4, offsets 2^(DW+l-1)); cs has the offset removed.
                 // No field ever carries into the next (bytes <= 154, then <= 2^(DW+l)).
                 wire [63:0] uw = wl[gg*CHUNK*WEIGHT_BITS +: 64];
-                reg [63:0] a, sm, l1, l2, l3, l4;
-                integer k, m;
-                /* verilator lint_off BLKSEQ */  // a, sm, l1..l4: temporaries of the clocked block
-                always @(posedge clk)
-                    for (k = 0; k < NDIG; k = k + 1) begin
-                        l1 = sw_cc[k*G + gg];
+                for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_dig
+                    reg [ACC_BITS-1:0] cs;
+                    reg [63:0] a, sm, l1, l2, l3, l4;
+                    integer m;
+                    /* verilator lint_off BLKSEQ */  // a, sm, l1..l4: temporaries of the clocked block
+                    always @(posedge clk) begin
+                        l1 = sw_cc[gd*G + gg];
                         for (m = 0; m < D; m = m + 1) begin
-                            a = uw & sw_mask[(k*G + gg)*D + m];
+                            a = uw & sw_mask[(gd*G + gg)*D + m];
                             sm = (a & 64'h0F0F0F0F0F0F0F0F) + ((a >> 4) & 64'h0F0F0F0F0F0F0F0F);
                             l1 = l1 + (sm << m);
                         end
@@ -277,47 +291,68 @@ end else begin : g_word
                         l3 = l2 + (l2 >> 16);
                         l4 = l3 + (l3 >> 32);
                         l4 = (l4 & 64'h000000000000FFFF) - SWAR_OFFSET;
-                        csum[k*G + gg] <= l4[ACC_BITS-1:0];
+                        cs <= l4[ACC_BITS-1:0];
                     end
-                /* verilator lint_on BLKSEQ */
+                    /* verilator lint_on BLKSEQ */
+                end
             end else begin : g_terms
-            // the adder tree's first four levels over the chunk's products: ((t0+t1)+(t2+t3))+...
+                // the adder tree's first four levels over the chunk's products: ((t0+t1)+(t2+t3))+...
 `define SPIKEFLOW_TERM(i) (({{(ACC_BITS-WEIGHT_BITS){1'b0}}, wl[(gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]} - W_OFFSET) \
-                           * {{(ACC_BITS-D){1'b0}}, xd[((gg*CHUNK + i)*NDIG + k)*D +: D]})
-            integer k;
-            always @(posedge clk)
-                for (k = 0; k < NDIG; k = k + 1)
-                    csum[k*G + gg] <= (((`SPIKEFLOW_TERM(0) + `SPIKEFLOW_TERM(1)) + (`SPIKEFLOW_TERM(2) + `SPIKEFLOW_TERM(3)))
-                                     + ((`SPIKEFLOW_TERM(4) + `SPIKEFLOW_TERM(5)) + (`SPIKEFLOW_TERM(6) + `SPIKEFLOW_TERM(7))))
-                                    + (((`SPIKEFLOW_TERM(8) + `SPIKEFLOW_TERM(9)) + (`SPIKEFLOW_TERM(10) + `SPIKEFLOW_TERM(11)))
-                                     + ((`SPIKEFLOW_TERM(12) + `SPIKEFLOW_TERM(13)) + (`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))));
+                           * {{(ACC_BITS-D){1'b0}}, xd[((gg*CHUNK + i)*NDIG + gd)*D +: D]})
+                for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_dig
+                    reg [ACC_BITS-1:0] cs;
+                    always @(posedge clk)
+                        cs <= (((`SPIKEFLOW_TERM(0) + `SPIKEFLOW_TERM(1)) + (`SPIKEFLOW_TERM(2) + `SPIKEFLOW_TERM(3)))
+                             + ((`SPIKEFLOW_TERM(4) + `SPIKEFLOW_TERM(5)) + (`SPIKEFLOW_TERM(6) + `SPIKEFLOW_TERM(7))))
+                            + (((`SPIKEFLOW_TERM(8) + `SPIKEFLOW_TERM(9)) + (`SPIKEFLOW_TERM(10) + `SPIKEFLOW_TERM(11)))
+                             + ((`SPIKEFLOW_TERM(12) + `SPIKEFLOW_TERM(13)) + (`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))));
+                end
 `undef SPIKEFLOW_TERM
             end
         end
-        // per digit, the chunk sums added as the adder tree's upper levels
-        reg [ACC_BITS-1:0] u [0:NDIG*G-1];
-        wire [NDIG*ACC_BITS-1:0] dsum;
-        integer c, sc, dg;
-        always @* begin
-            for (c = 0; c < NDIG*G; c = c + 1) u[c] = csum[c];
-            for (dg = 0; dg < NDIG; dg = dg + 1)
-                for (sc = 1; sc < G; sc = sc * 2)
-                    for (c = 0; c + sc < G; c = c + 2 * sc) u[dg*G + c] = u[dg*G + c] + u[dg*G + c + sc];
+        // per digit, the chunk sums added as the adder tree's upper levels: level l, node c (c a multiple of 2^l)
+        // = node c + node c + 2^(l-1) of level l-1 (an odd node out passes up); the digit's sum is node 0 of the top
+        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_up
+            for (gl = 0; gl <= UP_LVLS; gl = gl + 1) begin : g_lvl
+                for (gg = 0; gg < G; gg = gg + 1) begin : g_node
+                    /* verilator lint_off UNUSEDSIGNAL */  // nodes other than multiples of 2^l
+                    wire [ACC_BITS-1:0] n;
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    if (gl == 0 && SWAR) begin : g_leaf_swar
+                        assign n = g_chunk[gg].g_swar.g_dig[gd].cs;
+                    end else if (gl == 0) begin : g_leaf_terms
+                        assign n = g_chunk[gg].g_terms.g_dig[gd].cs;
+                    end else if (gg % (1 << gl) == 0 && gg + (1 << (gl - 1)) < G) begin : g_add
+                        assign n = g_lvl[gl-1].g_node[gg].n + g_lvl[gl-1].g_node[gg + (1 << (gl - 1))].n;
+                    end else if (gg % (1 << gl) == 0) begin : g_pass
+                        assign n = g_lvl[gl-1].g_node[gg].n;
+                    end else begin : g_none
+                        assign n = {ACC_BITS{1'b0}};
+                    end
+                end
+            end
         end
-        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_digit
-            assign dsum[gd*ACC_BITS +: ACC_BITS] = u[gd*G];
-        end
-        // the digit sums weighted 2^(k*D), in the association of the logic formulation's combining tree
-        reg [ACC_BITS-1:0] v [0:NDIG-1];
-        integer k, s;
-        always @* begin
-            for (k = 0; k < NDIG; k = k + 1) v[k] = dsum[k*ACC_BITS +: ACC_BITS];
-            for (s = 1; s < NDIG; s = s * 2)
-                for (k = 0; k + s < NDIG; k = k + 2 * s) v[k] = v[k] + (v[k+s] << (D * s));
+        // the digit sums weighted 2^(k*D), in the association of the logic formulation's combining tree: level s,
+        // node k (a multiple of 2^s) = node k + (node k + 2^(s-1) << D*2^(s-1)) of level s-1
+        for (gl = 0; gl <= DIG_LVLS; gl = gl + 1) begin : g_comb
+            for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_node
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [ACC_BITS-1:0] n;
+                /* verilator lint_on UNUSEDSIGNAL */
+                if (gl == 0) begin : g_leaf
+                    assign n = g_up[gd].g_lvl[UP_LVLS].g_node[0].n;
+                end else if (gd % (1 << gl) == 0 && gd + (1 << (gl - 1)) < NDIG) begin : g_add
+                    assign n = g_comb[gl-1].g_node[gd].n + (g_comb[gl-1].g_node[gd + (1 << (gl - 1))].n << (D * (1 << (gl - 1))));
+                end else if (gd % (1 << gl) == 0) begin : g_pass
+                    assign n = g_comb[gl-1].g_node[gd].n;
+                end else begin : g_none
+                    assign n = {ACC_BITS{1'b0}};
+                end
+            end
         end
         // the delay line: LATENCY - 1 registers after the chunk sums
         wire [LATENCY*ACC_BITS-1:0] dl;
-        assign dl[0 +: ACC_BITS] = v[0];
+        assign dl[0 +: ACC_BITS] = g_comb[DIG_LVLS].g_node[0].n;
         for (gj = 1; gj < LATENCY; gj = gj + 1) begin : g_delay
             reg [ACC_BITS-1:0] q;
             always @(posedge clk) q <= dl[(gj-1)*ACC_BITS +: ACC_BITS];

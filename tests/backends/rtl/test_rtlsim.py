@@ -11,6 +11,7 @@ import pytest
 
 from spikeflow.backends.rtl import generate_rtl, run_cocotb_network, simulate_frames
 from spikeflow.backends.rtl.rtlsim import RtlSim
+from spikeflow.backends.rtl.tools import cpu_id
 from spikeflow.golden import run_counts
 from spikeflow.hw.folding import LayerFolding
 from spikeflow.ir.random import random_network
@@ -58,6 +59,23 @@ def test_same_rtl_in_another_folder_shares_the_harness_build(tmp_path, monkeypat
     v_b, _, b = simulate_frames(net, frames, tmp_path / "b" / "rtl")
     assert not (b.out_dir / "harness" / "Vspikeflow_top.mk").exists()  # taken from the cache
     assert np.array_equal(v_a, run_counts(net, frames)) and np.array_equal(v_b, v_a)
+
+
+def test_an_executable_built_for_another_processor_is_not_run(tmp_path, monkeypatch):
+    """The harness is compiled with -march=native: one built on another machine (a copied build folder) is replaced
+    by this machine's build, never run."""
+    require_verilator()
+    monkeypatch.setenv("SPIKEFLOW_CACHE", str(tmp_path / "cache"))
+    net = _small()
+    frames = np.random.default_rng(4).integers(0, 256, size=(3, 3, 12, 10), dtype=np.uint8)
+    v, _, build = simulate_frames(net, frames, tmp_path / "rtl")
+    sim = RtlSim(build)
+    assert sim.cpu_stamp.read_text() == cpu_id()
+    sim.cpu_stamp.write_text("x86_64 some other processor")
+    sim.exe.write_bytes(b"#!/bin/sh\nexit 7\n")  # stands for an executable this CPU cannot run
+    out, _ = sim.run(frames)
+    assert np.array_equal(out, v) and np.array_equal(out, run_counts(net, frames))
+    assert sim.cpu_stamp.read_text() == cpu_id()
 
 
 @pytest.mark.slow
