@@ -1,15 +1,16 @@
 """Speed of the fast cycle-accurate RTL harness (Verilator C++, spikeflow.backends.rtl.rtlsim) on a tiny-like design.
 
-    python bench/rtlsim_speed.py [--ir build/demo/ir] [--frames 16] [--out build/bench/rtlsim-tiny] [--jobs 2]
+    python bench/rtlsim_speed.py [--ir build/demo/ir] [--frames 16] [--runs 3] [--out build/bench/rtlsim-tiny]
 
 Writes its figures to OUT/rtlsim_speed.json (harness build seconds, simulated cycles per wall and CPU second,
 cycles per frame, frames per second, bit-exact) as well as printing them.
 
 Uses the IR at --ir when it exists, else a random network of the tiny architecture (3x64x64 input, convs
 12/24/48/64 with 2x2 max-pools after the first three, 1x1 head to 27, T=3): the speed depends only on the
-shapes. Builds the RTL with the default folding, runs back-to-back frames and prints simulated cycles per
-second (simulation loop only, no compile or file I/O), steady-state cycles per frame and frames per second.
-The outputs are checked against the golden model.
+shapes. Builds the RTL with the default folding, runs back-to-back frames --runs times and prints simulated cycles
+per second (simulation loop only, no compile or file I/O) of the best and the median run, steady-state cycles per
+frame and frames per second. On this shared machine a run's speed moves by 10 % and more with the neighbours' load;
+the best run is what the machine's core does. Every run's outputs are checked against the golden model.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=64)
     ap.add_argument("--out", type=Path, default=Path("build/bench/rtlsim-tiny"))
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3, help="simulation runs; the best and the median are reported")
     args = ap.parse_args(argv)
     if args.frames < 3:
         ap.error("--frames must be at least 3: the steady state is measured over frames 1..N-1")
@@ -59,15 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     build_seconds = time.perf_counter() - t0
     print(f"verilator build: {build_seconds:.1f} s (cached when unchanged)")
     frames = np.random.default_rng(1).integers(0, 256, size=(args.frames, *net.input_shape), dtype=np.uint8)
-    out, done = sim.run(frames)
-    exact = bool(np.array_equal(out, run_counts(net, frames)))
+    expected = run_counts(net, frames)
+    exact, runs = True, []
+    for _ in range(max(1, args.runs)):
+        out, done = sim.run(frames)
+        exact = exact and bool(np.array_equal(out, expected))
+        runs.append((sim.last_cycles / sim.last_seconds, sim.last_cycles / sim.last_cpu_seconds, sim.last_seconds,
+                     sim.last_cpu_seconds))
     timing = RtlSim.timing(done)
-    cps = sim.last_cycles / sim.last_seconds if sim.last_seconds > 0 else float("nan")
-    cpu_cps = sim.last_cycles / sim.last_cpu_seconds if sim.last_cpu_seconds > 0 else float("nan")
-    print(f"frames: {args.frames}, simulated cycles: {sim.last_cycles}, loop time: {sim.last_seconds:.3f} s wall, "
-          f"{sim.last_cpu_seconds:.3f} s CPU")
-    print(f"simulated cycles/s: {cps / 1e6:.3f} M wall-clock, {cpu_cps / 1e6:.3f} M per CPU-second "
-          f"(target >= {TARGET_CPS / 1e6:.1f} M)")
+    runs.sort(key=lambda r: r[1])
+    cps, cpu_cps, seconds, cpu_seconds = runs[-1]  # the best run (CPU time)
+    median_cpu_cps = float(np.median([r[1] for r in runs]))
+    print(f"frames: {args.frames}, simulated cycles: {sim.last_cycles}, best of {len(runs)} runs: {seconds:.3f} s "
+          f"wall, {cpu_seconds:.3f} s CPU")
+    print(f"simulated cycles/s: {cps / 1e6:.3f} M wall-clock, {cpu_cps / 1e6:.3f} M per CPU-second, median "
+          f"{median_cpu_cps / 1e6:.3f} M (target >= {TARGET_CPS / 1e6:.1f} M)")
     print(f"cycles per frame (steady state): {timing.cycles_per_frame:.1f}; first-frame latency: "
           f"{timing.latency} cycles")
     print(f"simulated frames/s: {cps / timing.cycles_per_frame:.1f}")
@@ -76,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "rtlsim_speed.json").write_text(json.dumps({
         "network": what, "input_shape": list(net.input_shape), "frames": args.frames,
         "harness_build_seconds": round(build_seconds, 1), "simulated_cycles": sim.last_cycles,
-        "cycles_per_second_wall": cps, "cycles_per_cpu_second": cpu_cps, "target_cycles_per_second": TARGET_CPS,
+        "runs": len(runs), "cycles_per_second_wall": cps, "cycles_per_cpu_second": cpu_cps,
+        "median_cycles_per_cpu_second": median_cpu_cps, "target_cycles_per_second": TARGET_CPS,
         "cycles_per_frame": timing.cycles_per_frame, "latency_cycles": timing.latency,
         "simulated_frames_per_second": cps / timing.cycles_per_frame, "bit_exact": exact,
         "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
