@@ -25,8 +25,9 @@ HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKE
 HARNESS_ARITH = ("-DSPIKEFLOW_WORD_ARITH",)
 
 # The fast harness is compiled for the machine it runs on (`-march=native`: 8-10 % more simulated cycles per second
-# on tiny and default than the generic x86-64 target, interleaved best-of-8 runs, bench/harness_flags.py). An
-# executable built so may not run on another CPU, so its cache key and the stamp beside it name this one (cpu_id).
+# on tiny and default than the generic x86-64 target, both builds run in turn, best of 3 to 8 runs;
+# bench/harness_flags.py measures it). An executable built so may not run on another CPU, so its cache key and the
+# stamp beside it name this one (cpu_id).
 HARNESS_CPU = ("-CFLAGS", "-march=native")
 
 
