@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +35,6 @@ HARNESS_CPU = ("-CFLAGS", "-march=native")
 def cpu_id() -> str:
     """This machine's processor as a compiler targeting it sees it: the model name and feature flags of
     /proc/cpuinfo's first processor (Linux), else the platform's processor string."""
-    import platform
-
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
