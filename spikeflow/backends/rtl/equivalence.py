@@ -237,10 +237,37 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout_s: float) -> str:
     return text
 
 
+def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s: float = 600.0) -> tuple[str, str]:
+    """The proof on two elaborated formulations, lane_logic.json and lane_word.json in `work` (Yosys JSON, one
+    module each, named so): both pipelines `latency` flip-flops deep, then their combinational cores equal (ABC).
+
+    Returns (verdict, detail): "equivalent", "different" or "undecided", and what decided it. Raises TimeoutError
+    when a tool runs past `timeout_s`."""
+    yosys = str(find_yosys())
+    abc = find_abc()
+    for name in ("lane_logic", "lane_word"):
+        netlist = json.loads((work / f"{name}.json").read_text())
+        module = netlist["modules"][name]
+        latencies = pipeline_latencies(module)["psum"]
+        if latencies != {latency}:
+            return "different", (f"{name}: paths from the inputs to psum cross {sorted(latencies)} flip-flops, "
+                                 f"not {latency}")
+        netlist["modules"] = {name: remove_flip_flops(module)}
+        (work / f"{name}_comb.json").write_text(json.dumps(netlist))
+    script = _render("lane_sum_equiv_miter.ys.j2", work / "miter.ys", label=label)
+    _run([yosys, "-q", str(script.name)], work, log, timeout_s)
+    text = _run([str(abc), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
+    # iprove on a miter: UNSATISFIABLE means no input makes the two differ
+    if "UNSATISFIABLE" in text or "Networks are equivalent" in text:
+        return "equivalent", f"same {latency}-cycle pipeline shape; combinational cores equal (ABC iprove)"
+    if "SATISFIABLE" in text or "are not equivalent" in text:
+        return "different", f"ABC found inputs where the formulations differ ({log})"
+    return "undecided", f"ABC gave no verdict ({log})"
+
+
 def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: float = 600.0) -> EquivalenceResult:
     """Prove the two formulations of `library`/spikeflow_lane_sum.v equal for `params`, in folder `work`."""
     yosys = str(find_yosys())
-    abc = find_abc()
     started = time.time()
     work.mkdir(parents=True, exist_ok=True)
     log = work / "equivalence.log"
@@ -251,30 +278,10 @@ def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: 
                      wrapper=wrapper.name, sources=sources)
     try:
         _run([yosys, "-q", str(script.name)], work, log, timeout_s)
-        for name in ("lane_logic", "lane_word"):
-            netlist = json.loads((work / f"{name}.json").read_text())
-            module = netlist["modules"][name]
-            latencies = pipeline_latencies(module)["psum"]
-            if latencies != {params.latency}:
-                return EquivalenceResult(params, "different", f"{name}: paths from the inputs to psum cross "
-                                         f"{sorted(latencies)} flip-flops, not {params.latency}",
-                                         time.time() - started)
-            netlist["modules"] = {name: remove_flip_flops(module)}
-            (work / f"{name}_comb.json").write_text(json.dumps(netlist))
-        script = _render("lane_sum_equiv_miter.ys.j2", work / "miter.ys", label=params.label)
-        _run([yosys, "-q", str(script.name)], work, log, timeout_s)
-        text = _run([str(abc), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
+        verdict, detail = prove_elaborated(work, params.latency, params.label, log, timeout_s)
     except TimeoutError as exc:
         return EquivalenceResult(params, "undecided", str(exc), time.time() - started)
-    seconds = time.time() - started
-    # iprove on a miter: UNSATISFIABLE means no input makes the two differ
-    if "UNSATISFIABLE" in text or "Networks are equivalent" in text:
-        return EquivalenceResult(params, "equivalent", f"same {params.latency}-cycle pipeline shape; combinational "
-                                 "cores equal (ABC iprove)", seconds)
-    if "SATISFIABLE" in text or "are not equivalent" in text:
-        return EquivalenceResult(params, "different", f"ABC found inputs where the formulations differ ({log})",
-                                 seconds)
-    return EquivalenceResult(params, "undecided", f"ABC gave no verdict ({log})", seconds)
+    return EquivalenceResult(params, verdict, detail, time.time() - started)
 
 
 def equivalence_key(params: LaneSumParams, library: Path) -> str:
