@@ -237,26 +237,33 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout_s: float) -> str:
     return text
 
 
-def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s: float = 600.0) -> tuple[str, str]:
-    """The proof on two elaborated formulations, lane_logic.json and lane_word.json in `work` (Yosys JSON, one
-    module each, named so): both pipelines `latency` flip-flops deep, then their combinational cores equal (ABC).
-
-    Returns (verdict, detail): "equivalent", "different" or "undecided", and what decided it. Raises TimeoutError
-    when a tool runs past `timeout_s`."""
-    yosys = str(find_yosys())
-    abc = find_abc()
+def combinational_cores(work: Path, latency: int) -> str | None:
+    """The pipeline-shape half of the proof on lane_logic.json and lane_word.json in `work` (Yosys JSON, one module
+    each, named so): both `latency` flip-flops deep on every path, then each written with its flip-flops replaced by
+    wires as lane_logic_comb.json and lane_word_comb.json. Returns why the shapes differ, or None."""
     for name in ("lane_logic", "lane_word"):
         netlist = json.loads((work / f"{name}.json").read_text())
         module = netlist["modules"][name]
         latencies = pipeline_latencies(module)["psum"]
         if latencies != {latency}:
-            return "different", (f"{name}: paths from the inputs to psum cross {sorted(latencies)} flip-flops, "
-                                 f"not {latency}")
+            return f"{name}: paths from the inputs to psum cross {sorted(latencies)} flip-flops, not {latency}"
         netlist["modules"] = {name: remove_flip_flops(module)}
         (work / f"{name}_comb.json").write_text(json.dumps(netlist))
+    return None
+
+
+def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s: float = 600.0) -> tuple[str, str]:
+    """The proof on two elaborated formulations, lane_logic.json and lane_word.json in `work`: both pipelines
+    `latency` flip-flops deep (combinational_cores), then their combinational cores equal (ABC).
+
+    Returns (verdict, detail): "equivalent", "different" or "undecided", and what decided it. Raises TimeoutError
+    when a tool runs past `timeout_s`."""
+    shape = combinational_cores(work, latency)
+    if shape is not None:
+        return "different", shape
     script = _render("lane_sum_equiv_miter.ys.j2", work / "miter.ys", label=label)
-    _run([yosys, "-q", str(script.name)], work, log, timeout_s)
-    text = _run([str(abc), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
+    _run([str(find_yosys()), "-q", str(script.name)], work, log, timeout_s)
+    text = _run([str(find_abc()), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
     # iprove on a miter: UNSATISFIABLE means no input makes the two differ
     if "UNSATISFIABLE" in text or "Networks are equivalent" in text:
         return "equivalent", f"same {latency}-cycle pipeline shape; combinational cores equal (ABC iprove)"

@@ -165,14 +165,17 @@ def test_the_equiv_step_reports_every_neuron_unit(tmp_path: Path, monkeypatch: p
     assert {row["verdict"] for row in report["instances"]} == {"equivalent"}
 
 
-def test_the_reassociation_bench_proves_a_two_element_bit_plane_sum(tmp_path: Path) -> None:
-    # bench/reassociation_proof.py runs the flow's proof (prove_elaborated) on another formulation than the word one:
-    # at two elements the bit-plane sum is decided equal; the bench records the verdict per size
+def test_the_reassociation_bench_proves_a_bit_plane_sum_by_both_methods_and_the_popcount(tmp_path: Path) -> None:
+    # bench/reassociation_proof.py runs the flow's proof (prove_elaborated) and the algebraic check on another
+    # formulation than the word one: at two elements both decide the bit-plane sum equal; ABC proves the SWAR
+    # popcount equal to $countones
     _need_tools()
     root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, str(root / "bench" / "reassociation_proof.py"), "--simd", "2",
                            "--timeout", "120", "--out", str(tmp_path)], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads((tmp_path / "reassociation.json").read_text())["rows"]
-    assert [(r["simd"], r["verdict"]) for r in rows] == [(2, "equivalent")]
+    assert [(r["method"], r["simd"], r["verdict"]) for r in rows] == [
+        ("abc", 2, "equivalent"), ("algebraic", 2, "equivalent"),
+        ("abc: SWAR popcount against $countones", 64, "equivalent")]
     assert "SIMD=2" in proc.stdout
