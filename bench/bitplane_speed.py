@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from spikeflow.backends.rtl.tools import HARNESS_CPU, verilator_env
+from spikeflow.backends.rtl.tools import HARNESS_CPU, HARNESS_OPTIMISE, verilator_env
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = ("--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-Wno-fatal",
-         "--prefix", "Vtop", "-j", "2")
+FLAGS = ("--cc", "--exe", "--build", *HARNESS_OPTIMISE, "-Wno-fatal", "--prefix", "Vtop", "-j", "2")
 UNITS = {"word (SWAR, shipped)": ("lane_swar", 0), "bit planes": ("lane_bitplane", 1)}
 
 

@@ -20,10 +20,17 @@ import numpy as np
 
 from spikeflow.backends.rtl import generate_rtl
 from spikeflow.backends.rtl.rtlsim import RtlSim, render_harness
-from spikeflow.backends.rtl.tools import HARNESS_ARITH, HARNESS_CPU, HARNESS_LAYOUT, cpu_id, verilator_env
+from spikeflow.backends.rtl.tools import (
+    HARNESS_ARITH,
+    HARNESS_CPU,
+    HARNESS_LAYOUT,
+    HARNESS_OPTIMISE,
+    cpu_id,
+    verilator_env,
+)
 from spikeflow.ir.random import random_network
 
-SHIPPED = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
+SHIPPED = HARNESS_OPTIMISE
 SHIPPED_CFLAGS = " ".join(["-O3", *HARNESS_CPU[1::2]])
 VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
     "as shipped": (SHIPPED, SHIPPED_CFLAGS),

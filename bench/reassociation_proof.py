@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from spikeflow.backends.rtl import algebraic
-from spikeflow.backends.rtl.equivalence import combinational_cores, find_abc, prove_elaborated
+from spikeflow.backends.rtl.equivalence import ELABORATION, combinational_cores, find_abc, prove_elaborated
 from spikeflow.backends.rtl.synth import find_yosys
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def check(simd: int, method: str, timeout_s: float, work: Path) -> dict[str, obj
     for name in ("lane_logic", "lane_word"):
         steps += ["design -load base",
                   f"chparam -set SIMD {simd} -set ACC_BITS {acc_bits} -set LATENCY {latency} {name}",
-                  f"hierarchy -check -top {name}", "proc; flatten; opt_clean; memory; opt -fast; wreduce; opt_clean",
+                  f"hierarchy -check -top {name}", ELABORATION,
                   f"write_json {name}.json"]
     started = time.time()
     subprocess.run([str(find_yosys()), "-q", "-p", "; ".join(steps)], cwd=work, check=True, capture_output=True)

@@ -42,6 +42,10 @@ STATEFUL_TYPES = ("$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$al
                   "$memwr", "$memwr_v2", "$meminit", "$meminit_v2", "$ff", "$anyinit")
 
 
+# the Yosys passes that elaborate a formulation for the proof: flattened, reduced to word-level cells
+ELABORATION = "proc; flatten; opt_clean; memory; opt -fast; wreduce; opt_clean"
+
+
 class EquivalenceError(SpikeflowError):
     """The two lane-sum formulations differ, or their equivalence could not be decided (the message names the
     instance, its parameters and the log)."""
@@ -282,7 +286,7 @@ def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: 
     wrapper = _render("lane_sum_equiv.v.j2", work / "lane_sum_equiv.v", p=params, label=params.label)
     sources = [str((library / f).resolve()) for f in LIBRARY]
     script = _render("lane_sum_equiv_elaborate.ys.j2", work / "elaborate.ys", label=params.label,
-                     wrapper=wrapper.name, sources=sources)
+                     wrapper=wrapper.name, sources=sources, passes=ELABORATION)
     try:
         _run([yosys, "-q", str(script.name)], work, log, timeout_s)
         verdict, detail = prove_elaborated(work, params.latency, params.label, log, timeout_s)
@@ -292,7 +296,7 @@ def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: 
 
 
 def equivalence_key(params: LaneSumParams, library: Path) -> str:
-    h = hashlib.sha256(json.dumps({"params": asdict(params), "version": CHECK_VERSION,
+    h = hashlib.sha256(json.dumps({"params": asdict(params), "version": CHECK_VERSION, "passes": ELABORATION,
                                    "tools": yosys_version()}, sort_keys=True).encode())
     for f in LIBRARY:
         h.update((library / f).read_bytes())

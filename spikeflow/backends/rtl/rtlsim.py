@@ -24,6 +24,7 @@ from spikeflow.backends.rtl.tools import (
     HARNESS_ARITH,
     HARNESS_CPU,
     HARNESS_LAYOUT,
+    HARNESS_OPTIMISE,
     cache_root,
     cpu_id,
     replace_atomically,
@@ -90,9 +91,8 @@ class RtlSim:
         if (self.exe.is_file() and all(self.exe.stat().st_mtime > s.stat().st_mtime for s in sources)
                 and self.cpu_stamp.is_file() and self.cpu_stamp.read_text() == cpu):
             return self.exe
-        flags = ["--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert",
-                 "-Wno-fatal", *HARNESS_LAYOUT, *HARNESS_ARITH, "--top-module", self.build.top, "-CFLAGS", "-O3",
-                 *HARNESS_CPU]
+        flags = ["--cc", "--exe", "--build", *HARNESS_OPTIMISE, "-Wno-fatal", *HARNESS_LAYOUT, *HARNESS_ARITH,
+                 "--top-module", self.build.top, "-CFLAGS", "-O3", *HARNESS_CPU]
         env = verilator_env()
         cached = cache_root() / "harness" / harness_key(flags, sources, env, cpu) / self.exe.name
         if cached.is_file():  # the same RTL text and harness built before (ROM images are read at run time)

@@ -19,6 +19,9 @@ from spikeflow.errors import ToolMissingError
 # cocotb runs make itself, and with its public signals the symbol table is split into several files.
 HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
 
+# The fast harness's Verilator optimisation options (each measured by bench/harness_flags.py)
+HARNESS_OPTIMISE = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
+
 # The fast harness simulates the neuron units' lane sums as word arithmetic (spikeflow_lane_sum FORM=1), which
 # Verilator evaluates as a few instructions per element where the logic formulation that synthesis maps to LUTs is
 # evaluated bit by bit; the equivalence check (spikeflow.backends.rtl.equivalence) proves the two equal per instance.

@@ -14,7 +14,7 @@ import pytest
 
 from spikeflow.backends.rtl import algebraic
 from spikeflow.backends.rtl.algebraic import Logic, logic_polynomial, polynomial_range
-from spikeflow.backends.rtl.equivalence import LaneSumParams, prove_lane_sum, remove_flip_flops
+from spikeflow.backends.rtl.equivalence import ELABORATION, LaneSumParams, prove_lane_sum, remove_flip_flops
 from spikeflow.hw.sources import hardware_folder
 from tests.conftest import IN_CI
 
@@ -36,7 +36,7 @@ def _module(tmp_path: Path, sources: list[Path], top: str, params: dict[str, int
     chparam = (f"chparam {' '.join(f'-set {k} {v}' for k, v in params.items())} {top}; " if params else "")
     out = tmp_path / f"{top}.json"
     subprocess.run(["yosys", "-q", "-p", f"read_verilog {' '.join(map(str, sources))}; {chparam}"
-                    f"hierarchy -check -top {top}; proc; flatten; opt_clean; memory; opt -fast; wreduce; opt_clean; "
+                    f"hierarchy -check -top {top}; {ELABORATION}; "
                     f"write_json {out}"], check=True, capture_output=True)
     return remove_flip_flops(json.loads(out.read_text())["modules"][top])
 
