@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from spikeflow.backends.rtl import generate_rtl
-from spikeflow.backends.rtl.equivalence import check_lane_sums, lane_sum_instances
+from spikeflow.backends.rtl.equivalence import check_lane_sums, check_popcount, lane_sum_instances
 from spikeflow.backends.rtl.synth import synth_jobs
+from spikeflow.hw.sources import hardware_folder
 from spikeflow.ir import FewdIFNetwork, load_network
 from spikeflow.ir.random import random_network
 
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = []
     started = time.time()
+    popcount = check_popcount(hardware_folder("rtl"))
+    print(f"{'library':<8} {'popcount idiom':<10} {'64 bits, against the sum of the bits':<58} {popcount.verdict:<11} "
+          f"{'cached' if popcount.cached else f'{popcount.seconds:.0f} s'}", flush=True)
     for name, net in designs(args.tiny_ir, args.default_ir).items():
         rtl = generate_rtl(net, args.out / f"equivalence-{name}" / "rtl")
         pairs = lane_sum_instances(rtl.out_dir)
@@ -61,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(r["verdict"] == "equivalent" for r in rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "equivalence.json").write_text(json.dumps({
-        "rows": rows, "all_equivalent": ok, "seconds": round(time.time() - started, 1), "commit": commit,
+        "popcount": popcount.as_dict(), "rows": rows, "all_equivalent": ok and popcount.verdict == "equivalent",
+        "seconds": round(time.time() - started, 1), "commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n")
     print(f"{len(rows)} neuron units, {'all equivalent' if ok else 'NOT all equivalent'}; "
           f"{time.time() - started:.0f} s; {args.out / 'equivalence.json'}")
-    return 0 if ok else 1
+    return 0 if ok and popcount.verdict == "equivalent" else 1
 
 
 if __name__ == "__main__":

@@ -7,20 +7,43 @@
 //          bit-sliced logic (one LUT per bit, WEIGHT_BITS + D <= 6 inputs), or a registered multiply with DSP=1;
 //          per digit a balanced registered adder tree (spikeflow_adder_tree) sums the SIMD products, and a
 //          second tree combines the digit sums weighted 2^(k*D).
-//   FORM=1 (word, for cycle simulators): the same digit products as word arithmetic, added in the same
-//          association; the trees' first four levels are computed per chunk of CHUNK = 16 elements, registered
-//          once, and a delay line makes up LATENCY. With 4-bit weights (SWAR) a chunk is one 64-bit word of
-//          weight nibbles, masked by the digits' bits, whose fields are added pairwise as the tree's levels 1..4
-//          in offset binary; otherwise one expression of the 16 products. One register per chunk and digit,
-//          the upper levels as generate-level wires: on tiny the harness runs 16,094 instructions per simulated
-//          cycle (17,590 with arrays and loops, 35,132 with the per-term expression); Verilator evaluates the
-//          logic formulation bit by bit instead (0.017 M against 0.87 M simulated cycles per second).
+//   FORM=1 (diagonals, for cycle simulators): with u = W + 2^(WEIGHT_BITS-1) the offset-binary weight and x as it
+//          comes (bit m of element e at bit e*XB + m), diagonal d of a 64-bit word of x holds u's bit d-m at bit
+//          e*XB + m, so that popcount(diagonal_d & x) = sum_{e, m} u[e][d-m] x[e][m], every term weighing 2^d:
+//              V = sum_{words, d} 2^d popcount(diagonal_d & x) - 2^(WEIGHT_BITS-1) sum_e x[e].
+//          WEIGHT_BITS + XB - 1 popcounts per 64 bits of x, and no rearranging of x. Verilator evaluates each
+//          popcount as one popcnt instruction (the SWAR idiom of pop64, which gcc and clang recognise), where it
+//          evaluates the logic formulation bit by bit. The sums are registered once, a delay line makes up
+//          LATENCY. The weights come as diagonals (below): spikeflow_rom stores the image so (LAYOUT 1).
+//   FORM=2 (packed products, for cycle simulators; fewer operations than diagonals where SIMD is small or the
+//          inputs wide, as in a pixel layer): MUL_R elements per 64-bit multiply, in fields of F = 64/MUL_R bits.
+//          With X_q = sum_i x[q*MUL_R + MUL_R-1-i] 2^(F*i) (the inputs reversed) and
+//          U_q = sum_i u[q*MUL_R + i] 2^(F*i),
+//          field MUL_R-1 of X_q * U_q is sum_i x u over the group: every field of the product holds a sum of at
+//          most MUL_R products, below 2^F (checked), so none carries into the next. V = sum_q of those - the
+//          offset 2^(WEIGHT_BITS-1) sum_e x[e], found the same way with U = 1. The weights come widened to F-bit
+//          fields (spikeflow_rom LAYOUT 2).
 // Both are pipelines without feedback whose every path from (w, x) to psum crosses LATENCY registers, so their
-// outputs are equal at every cycle once LATENCY cycles have passed; spikeflow.backends.rtl.equivalence
-// proves it with Yosys and ABC for every instance the flow generates.
+// outputs are equal at every cycle once LATENCY cycles have passed. spikeflow.backends.rtl.equivalence proves it
+// for every instance the flow generates: each lane's output as a polynomial over the input bits (the association
+// of the additions does not matter), with pop64 read as the plain sum of its bits (SPIKEFLOW_POPCOUNT_SPEC), and
+// the idiom proven equal to that sum once (module spikeflow_pop64_idiom, with ABC).
 //
-// w: lane p's element e at w[(p*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] in offset binary (W + 2^(WEIGHT_BITS-1)).
 // x: element e at x[e*XB +: XB], unsigned. psum: lane p at psum[p*ACC_BITS +: ACC_BITS].
+// w, FORM=0: lane p's element e at w[(p*SIMD + e)*WEIGHT_BITS +: WEIGHT_BITS] in offset binary (W + 2^(WEIGHT_BITS-1)).
+// w, FORM=1: diagonals: bit j of lane p's element e, at bit t = e*XB of x (word k = t/64), is at
+//            w[((p*NK + k)*ND + j + m)*64 + t%64 + m] for each m < XB, NK = ceil(SIMD*XB/64), ND = WEIGHT_BITS+XB-1;
+//            all other bits 0.
+// w, FORM=2: lane p's element e = q*MUL_R + i zero-extended to F bits at w[(p*NQ + q)*64 + i*F +: F],
+//            NQ = ceil(SIMD/MUL_R); padding elements 0.
+
+// The SWAR popcount idiom: c[62:56] = the number of ones in v (a, b, c: 64-bit temporaries). gcc and clang compile
+// it to one popcnt instruction. Written once, for pop64 and for spikeflow_pop64_idiom, which the check proves.
+`define SPIKEFLOW_POP64(v, a, b, c) \
+    a = v - ((v >> 1) & 64'h5555555555555555); \
+    b = (a & 64'h3333333333333333) + ((a >> 2) & 64'h3333333333333333); \
+    c = ((b + (b >> 4)) & 64'h0F0F0F0F0F0F0F0F) * 64'h0101010101010101;
+
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -34,10 +57,12 @@ module spikeflow_lane_sum #(
     parameter D = 2,             // digit bits (FORM=0): D <= XB
     parameter DSP = 0,           // 1: W*x as one registered multiply per element (D = XB)
     parameter LATENCY = 1,       // cycles from w, x to psum; must equal the logic formulation's (checked)
-    parameter FORM = 0           // 0: logic (synthesis), 1: word arithmetic (simulation)
+    parameter FORM = 0,          // 0: logic (synthesis), 1: diagonals, 2: packed products (simulation)
+    parameter MUL_R = 4          // FORM=2: elements per 64-bit multiply (1, 2, 4 or 8)
 ) (
     input  wire                            clk,
-    input  wire [PE*SIMD*WEIGHT_BITS-1:0]  w,
+    input  wire [(FORM == 2 ? PE*((SIMD+MUL_R-1)/MUL_R)*64 : FORM == 1 ? PE*((SIMD*XB+63)/64)*(WEIGHT_BITS+XB-1)*64
+                  : PE*SIMD*WEIGHT_BITS)-1:0] w,  // layout: see above
     input  wire [SIMD*XB-1:0]              x,
     output wire [PE*ACC_BITS-1:0]          psum
 );
@@ -49,52 +74,72 @@ localparam LW0 = DW + SIMD_LVLS;                     // natural width of a lane'
 localparam LW = NDIG > 1 ? (LW0 < ACC_BITS ? LW0 : ACC_BITS) : ACC_BITS;
 localparam MUL_LAT = DSP ? 1 : 0;                    // registered multiply (DSP M register)
 localparam TREE_LAT = MUL_LAT + (SIMD_LVLS > 0 ? SIMD_LVLS : 1) + (NDIG > 1 ? $clog2(NDIG) : 0);
-localparam CHUNK = 16;                               // FORM=1: elements per registered chunk sum
-localparam G = (SIMD + CHUNK - 1) / CHUNK;           // FORM=1: chunks per lane
-localparam [ACC_BITS-1:0] W_OFFSET = 1 << (WEIGHT_BITS - 1);
-localparam XS = NDIG * D;                            // FORM=1: bits per element in the digit vector
-localparam UP_LVLS = G > 1 ? $clog2(G) : 0;          // FORM=1: adder tree levels above the chunk sums
-localparam DIG_LVLS = NDIG > 1 ? $clog2(NDIG) : 0;   // FORM=1: levels of the digits' combining tree
-// FORM=1, SWAR: 4-bit weights, digits of 1 or 2 bits, elements XS = 1, 2, 4 or 8 bits apart: the chunk's 16
-// products and the adder tree's first four levels as fields of 64-bit words (SIMD within a register)
-localparam SWAR = FORM == 1 && !DSP && WEIGHT_BITS == 4 && D <= 2 && (XS == 1 || XS == 2 || XS == 4 || XS == 8);
-localparam [63:0] DIGIT_NIBBLES = D == 1 ? 64'h1111111111111111 : 64'h3333333333333333;
-localparam [63:0] DIGIT_BYTES = D == 1 ? 64'h0101010101010101 : 64'h0303030303030303;
-localparam [63:0] CC_BASE = 64'h0101010101010101 << DW;  // 2^DW per byte (DW <= 6)
-localparam [63:0] SWAR_OFFSET = 64'd1 << (DW + 3);  // level 4: 16 * 2^(DW-1)
+localparam NK = (SIMD * XB + 63) / 64;               // FORM=1: 64-bit words of x
+localparam ND = WEIGHT_BITS + XB - 1;                // FORM=1: diagonals per word
+localparam F = 64 / MUL_R;                           // FORM=2: bits per field
+localparam NQ = (SIMD + MUL_R - 1) / MUL_R;          // FORM=2: multiplies per lane
+// FORM=2: the largest product, u * x (u < 2^WEIGHT_BITS, x < 2^XB), as a 64-bit number
+localparam [63:0] MAXP = ((64'd1 << WEIGHT_BITS) - 64'd1) * ((64'd1 << XB) - 64'd1);
 
 initial begin
     if (PE < 1 || SIMD < 1) $error("spikeflow_lane_sum: PE and SIMD must be >= 1");
     if (D < 1 || D > XB) $error("spikeflow_lane_sum: D must be 1..XB");
     if (DSP != 0 && D != XB) $error("spikeflow_lane_sum: DSP=1 takes whole inputs (D = XB)");
-    if (FORM != 0 && FORM != 1) $error("spikeflow_lane_sum: FORM must be 0 (logic) or 1 (word)");
+    if (FORM < 0 || FORM > 2) $error("spikeflow_lane_sum: FORM must be 0 (logic), 1 (diagonals) or 2 (products)");
+    if (FORM == 1 && XB != 1 && XB != 2 && XB != 4 && XB != 8)
+        $error("spikeflow_lane_sum: FORM=1 takes inputs of 1, 2, 4 or 8 bits");
+    if (FORM == 2 && MUL_R != 1 && MUL_R != 2 && MUL_R != 4 && MUL_R != 8)
+        $error("spikeflow_lane_sum: MUL_R must be 1, 2, 4 or 8");
+    if (FORM == 2 && MUL_R > 1 && MUL_R * MAXP >= (64'd1 << F))
+        $error("spikeflow_lane_sum: %0d products of %0d bits by %0d overflow a %0d-bit field",
+               MUL_R, WEIGHT_BITS, XB, F);
     if (LATENCY != TREE_LAT) $error("spikeflow_lane_sum: LATENCY must be %0d for these parameters", TREE_LAT);
 end
 
-// FORM=1, SWAR: 16 elements of 1 (spread1) or 2 bits (spread2), one per nibble. Functions, so that Verilator
-// keeps their temporaries in C++ locals (a variable of an `always @*` block is stored at every step)
-function automatic [63:0] spread1(input [15:0] v);
-    reg [63:0] t;
+// FORM=1: the number of ones in v. Functions, so that Verilator keeps their temporaries in C++ locals and gcc sees
+// the popcount idiom whole (as a module, or as wires, it became 30 to 40 scattered operations)
+function automatic [6:0] pop64(input [63:0] v);
+`ifdef SPIKEFLOW_POPCOUNT_SPEC
+    // the specification the equivalence check reads: the plain sum of the bits
+    integer i;
     begin
-        t = {48'b0, v};
-        t = (t | (t << 24)) & 64'h000000FF000000FF;
-        t = (t | (t << 12)) & 64'h000F000F000F000F;
-        t = (t | (t << 6))  & 64'h0303030303030303;
-        spread1 = (t | (t << 3)) & 64'h1111111111111111;
+        pop64 = 7'd0;
+        for (i = 0; i < 64; i = i + 1) pop64 = pop64 + {6'd0, v[i]};
     end
-endfunction
-function automatic [63:0] spread2(input [31:0] v);
-    reg [63:0] t;
+`else
+    /* verilator lint_off UNUSEDSIGNAL */  // c: the count is its top byte
+    reg [63:0] a, b, c;
+    /* verilator lint_on UNUSEDSIGNAL */
     begin
-        t = {32'b0, v};
-        t = (t | (t << 16)) & 64'h0000FFFF0000FFFF;
-        t = (t | (t << 8))  & 64'h00FF00FF00FF00FF;
-        t = (t | (t << 4))  & 64'h0F0F0F0F0F0F0F0F;
-        spread2 = (t | (t << 2)) & 64'h3333333333333333;
+        `SPIKEFLOW_POP64(v, a, b, c)
+        pop64 = c[62:56];
     end
+`endif
 endfunction
+// FORM=1: a popcount zero-extended (or truncated) to ACC_BITS, for sums modulo 2^ACC_BITS
+/* verilator lint_off WIDTHEXPAND */
+/* verilator lint_off WIDTHTRUNC */
+function automatic [ACC_BITS-1:0] wide(input [6:0] n);
+    wide = n;
+endfunction
+/* verilator lint_on WIDTHTRUNC */
+/* verilator lint_on WIDTHEXPAND */
+// FORM=1: bit 0 of every XB-bit element of a 64-bit word
+localparam [63:0] ELEMENT_LSBS = XB == 1 ? 64'hFFFFFFFFFFFFFFFF : XB == 2 ? 64'h5555555555555555
+                               : XB == 4 ? 64'h1111111111111111 : 64'h0101010101010101;
+// FORM=2: 1 in every F-bit field
+localparam [63:0] ONES = MUL_R == 8 ? 64'h0101010101010101 : MUL_R == 4 ? 64'h0001000100010001
+                       : MUL_R == 2 ? 64'h0000000100000001 : 64'h1;
+// FORM=2: field MUL_R-1 of a product (its top F bits), zero-extended or truncated to ACC_BITS
+/* verilator lint_off WIDTHEXPAND */
+/* verilator lint_off WIDTHTRUNC */
+function automatic [ACC_BITS-1:0] top_field(input [63:0] v);
+    top_field = v >> (64 - F);
+endfunction
+/* verilator lint_on WIDTHTRUNC */
+/* verilator lint_on WIDTHEXPAND */
 
-genvar gp, gd, ge, gg, gj, gl;
+genvar gp, gd, ge, gj;
 generate
 if (FORM == 0) begin : g_logic
     // the inputs in whole digits: element e's digit k is xdig[(e*NDIG + k)*D +: D] (zero padded)
@@ -182,177 +227,90 @@ if (FORM == 0) begin : g_logic
             assign psum[gp*ACC_BITS +: ACC_BITS] = dsum;
         end
     end
-end else begin : g_word
-    // The logic formulation's arithmetic in its own association, so that an equivalence checker matches the two
-    // node for node: per digit, the products summed by a balanced tree (nodes 2i and 2i+1 of each level, an odd
-    // node out passing up), then the digit sums combined weighted 2^(k*D). The tree's lowest four levels are one
-    // expression per chunk of CHUNK = 16 elements (zero-padded), registered once: Verilator evaluates it as a few
-    // instructions per element. The upper levels add the chunk sums, then a delay line makes up LATENCY.
-    // the inputs in whole digits, element e's digit k at xd[(e*NDIG + k)*D +: D], zero-padded to G*CHUNK elements
-    wire [G*CHUNK*NDIG*D-1:0] xd;
-    if (NDIG*D == XB) begin : g_xd_whole
-        // the digits are the inputs' own bits: one copy, zero-padded
-        if (G*CHUNK > SIMD) begin : g_pad
-            assign xd = {{((G*CHUNK-SIMD)*XB){1'b0}}, x};
-        end else begin : g_full
-            assign xd = x;
+end else begin : g_words
+    // per lane the sum of products of offset-binary weights, registered, and the offset shared by the lanes,
+    // registered; psum = their difference LATENCY - 1 cycles later
+    wire [PE*ACC_BITS-1:0] sums;
+    wire [ACC_BITS-1:0]    offset;
+    if (FORM == 1) begin : g_diagonals
+        // x as it comes, zero-padded to NK 64-bit words: word k holds the XB-bit elements 64k/XB .. 64(k+1)/XB - 1
+        wire [NK*64-1:0] xw = {{(NK*64-SIMD*XB){1'b0}}, x};
+        // the weights' offset, 2^(WEIGHT_BITS-1) sum_e x[e] = 2^(WEIGHT_BITS-1) sum_{k,m} 2^m popcount(x_k & bit m of
+        // every element), shared by the lanes, registered
+        reg [ACC_BITS-1:0] xoff, oacc;
+        integer ok, om;
+        /* verilator lint_off BLKSEQ */  // oacc: a temporary of the clocked block
+        always @(posedge clk) begin
+            oacc = {ACC_BITS{1'b0}};
+            for (ok = 0; ok < NK; ok = ok + 1)
+                for (om = 0; om < XB; om = om + 1)
+                    oacc = oacc + (wide(pop64(xw[ok*64 +: 64] & (ELEMENT_LSBS << om))) << om);
+            xoff <= oacc << (WEIGHT_BITS - 1);
         end
-    end else begin : g_xd_part
-        for (ge = 0; ge < G*CHUNK; ge = ge + 1) begin : g_xd
-            if (ge < SIMD) begin : g_part
-                assign xd[ge*NDIG*D +: NDIG*D] = {{(NDIG*D-XB){1'b0}}, x[ge*XB +: XB]};
-            end else begin : g_pad
-                assign xd[ge*NDIG*D +: NDIG*D] = {NDIG*D{1'b0}};
+        /* verilator lint_on BLKSEQ */
+        assign offset = xoff;
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+            // sum_{k,d} 2^d popcount(diagonal d of word k & x_k), registered
+            reg [ACC_BITS-1:0] s, acc;
+            integer k, d;
+            /* verilator lint_off BLKSEQ */  // acc: a temporary of the clocked block
+            always @(posedge clk) begin
+                acc = {ACC_BITS{1'b0}};
+                for (k = 0; k < NK; k = k + 1)
+                    for (d = 0; d < ND; d = d + 1)
+                        acc = acc + (wide(pop64(w[((gp*NK + k)*ND + d)*64 +: 64] & xw[k*64 +: 64])) << d);
+                s <= acc;
             end
+            /* verilator lint_on BLKSEQ */
+            assign sums[gp*ACC_BITS +: ACC_BITS] = s;
+        end
+    end else begin : g_products
+        // the inputs of group q reversed into F-bit fields: X_q at xq[q*64 +: 64] (padding elements 0)
+        reg [NQ*64-1:0] xq;
+        integer xg, xi;
+        always @* begin
+            xq = {NQ*64{1'b0}};
+            for (xg = 0; xg < NQ; xg = xg + 1)
+                for (xi = 0; xi < MUL_R; xi = xi + 1)
+                    if (xg*MUL_R + MUL_R-1-xi < SIMD) xq[xg*64 + xi*F +: XB] = x[(xg*MUL_R + MUL_R-1-xi)*XB +: XB];
+        end
+        // the weights' offset, 2^(WEIGHT_BITS-1) sum_e x[e]: field MUL_R-1 of X_q * (1 in every field), registered
+        reg [ACC_BITS-1:0] xoff, oacc;
+        reg [63:0] op;
+        integer oq;
+        /* verilator lint_off BLKSEQ */  // oacc, op: temporaries of the clocked block
+        always @(posedge clk) begin
+            oacc = {ACC_BITS{1'b0}};
+            for (oq = 0; oq < NQ; oq = oq + 1) begin
+                op = xq[oq*64 +: 64] * ONES;
+                oacc = oacc + top_field(op);
+            end
+            xoff <= oacc << (WEIGHT_BITS - 1);
+        end
+        /* verilator lint_on BLKSEQ */
+        assign offset = xoff;
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
+            // sum_q field MUL_R-1 of X_q * U_q, registered
+            reg [ACC_BITS-1:0] s, acc;
+            reg [63:0] pr;
+            integer b;
+            /* verilator lint_off BLKSEQ */  // acc, pr: temporaries of the clocked block
+            always @(posedge clk) begin
+                acc = {ACC_BITS{1'b0}};
+                for (b = 0; b < NQ; b = b + 1) begin
+                    pr = xq[b*64 +: 64] * w[(gp*NQ + b)*64 +: 64];
+                    acc = acc + top_field(pr);
+                end
+                s <= acc;
+            end
+            /* verilator lint_on BLKSEQ */
+            assign sums[gp*ACC_BITS +: ACC_BITS] = s;
         end
     end
-    // SWAR (4-bit weights, digits of at most 2 bits at a stride of 1, 2, 4 or 8 bits per element): per chunk and
-    // digit, shared by the lanes, t = the 16 digits one per nibble, the masks M_m (nibble e all ones when bit m
-    // of digit e is set) and CC (byte i: 2^DW - 8 * (digit 2i + digit 2i+1), the level-1 offset less the
-    // weights' offset times the digits).
-    /* verilator lint_off UNUSEDSIGNAL */  // without SWAR
-    reg [63:0] sw_mask [0:NDIG*G*D-1];
-    reg [63:0] sw_cc [0:NDIG*G-1];
-    // t: the 16 digits of chunk c, digit k one per nibble (one block per layout, so that each selects in range)
-    reg [63:0] sw_t [0:NDIG*G-1];
-    /* verilator lint_on UNUSEDSIGNAL */
-    if (SWAR && XS == 1) begin : g_spread1
-        integer c;
-        always @* for (c = 0; c < G; c = c + 1) sw_t[c] = spread1(xd[c*16 +: 16]);
-    end else if (SWAR && XS == 2) begin : g_spread2
-        integer c;
-        always @* for (c = 0; c < G; c = c + 1) sw_t[c] = spread2(xd[c*32 +: 32]);
-    end else if (SWAR && XS == 4) begin : g_spread4
-        integer c, k;
-        always @* for (c = 0; c < G; c = c + 1)
-            for (k = 0; k < NDIG; k = k + 1) sw_t[k*G + c] = (xd[c*64 +: 64] >> (k*D)) & DIGIT_NIBBLES;
-    end else if (SWAR) begin : g_spread8
-        reg [63:0] lo, hi;
-        integer c, k;
-        always @* for (c = 0; c < G; c = c + 1)
-            for (k = 0; k < NDIG; k = k + 1) begin
-                lo = (xd[c*128 +: 64] >> (k*D)) & DIGIT_BYTES;
-                hi = (xd[c*128 + 64 +: 64] >> (k*D)) & DIGIT_BYTES;
-                lo = (lo | (lo >> 4))  & 64'h00FF00FF00FF00FF;
-                lo = (lo | (lo >> 8))  & 64'h0000FFFF0000FFFF;
-                lo = (lo | (lo >> 16)) & 64'h00000000FFFFFFFF;
-                hi = (hi | (hi >> 4))  & 64'h00FF00FF00FF00FF;
-                hi = (hi | (hi >> 8))  & 64'h0000FFFF0000FFFF;
-                hi = (hi | (hi >> 16)) & 64'h00000000FFFFFFFF;
-                sw_t[k*G + c] = lo | (hi << 32);
-            end
-    end
-    if (SWAR) begin : g_masks
-        integer c, m;
-        always @*
-            for (c = 0; c < NDIG*G; c = c + 1) begin
-                for (m = 0; m < D; m = m + 1)
-                    sw_mask[c*D + m] = ((sw_t[c] >> m) & 64'h1111111111111111) * 64'd15;
-                sw_cc[c] = CC_BASE - (((sw_t[c] & 64'h0F0F0F0F0F0F0F0F)
-                                       + ((sw_t[c] >> 4) & 64'h0F0F0F0F0F0F0F0F)) << 3);
-            end
-    end
-    for (gp = 0; gp < PE; gp = gp + 1) begin : g_lane
-        // the lane's weights, zero-padded to G*CHUNK elements (a zero digit makes a padded product 0)
-        wire [G*CHUNK*WEIGHT_BITS-1:0] wl;
-        if (G*CHUNK > SIMD) begin : g_wpad
-            assign wl = {{((G*CHUNK-SIMD)*WEIGHT_BITS){1'b0}}, w[gp*SIMD*WEIGHT_BITS +: SIMD*WEIGHT_BITS]};
-        end else begin : g_wfull
-            assign wl = w[gp*SIMD*WEIGHT_BITS +: SIMD*WEIGHT_BITS];
-        end
-        // registered chunk sums: chunk c of digit k in g_chunk[c].g_swar.g_dig[k].cs (g_terms without SWAR), one
-        // register each, and the upper levels as generate-level wires: Verilator gives an unpacked array written in
-        // a clocked loop a delayed-assignment copy per element, and evaluates loops over arrays in `always @*`
-        // element by element (5 % of the instructions per simulated cycle on tiny)
-        for (gg = 0; gg < G; gg = gg + 1) begin : g_chunk
-            if (SWAR) begin : g_swar
-                // the chunk's 16 weights are one 64-bit word of nibbles (offset binary u = W + 8); per digit:
-                //   A_m = U & M_m (u where bit m of the digit is set), S_m = its nibble pairs added into bytes,
-                //   L1 = S_0 + 2 S_1 + CC: byte i = q(2i) + q(2i+1), q(e) = (u_e - 8) * digit_e + 2^(DW-1),
-                // i.e. the adder tree's level-1 node in offset binary (its top bit inverted); L2..L4 add
-                // neighbouring fields the same way (levels 2..4, offsets 2^(DW+l-1)); cs has the offset removed.
-                // No field ever carries into the next (bytes <= 154, then <= 2^(DW+l)).
-                wire [63:0] uw = wl[gg*CHUNK*WEIGHT_BITS +: 64];
-                for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_dig
-                    reg [ACC_BITS-1:0] cs;
-                    reg [63:0] a, sm, l1, l2, l3, l4;
-                    integer m;
-                    /* verilator lint_off BLKSEQ */  // a, sm, l1..l4: temporaries of the clocked block
-                    always @(posedge clk) begin
-                        l1 = sw_cc[gd*G + gg];
-                        for (m = 0; m < D; m = m + 1) begin
-                            a = uw & sw_mask[(gd*G + gg)*D + m];
-                            sm = (a & 64'h0F0F0F0F0F0F0F0F) + ((a >> 4) & 64'h0F0F0F0F0F0F0F0F);
-                            l1 = l1 + (sm << m);
-                        end
-                        // level 2 into the even bytes' 16-bit fields (a sum <= 212 stays in its byte); levels 3
-                        // and 4 without masks: field 0 of l3 is f0 + f1, of l4 (f0 + f1) + (f2 + f3) (<= 848)
-                        l2 = (l1 + (l1 >> 8)) & 64'h00FF00FF00FF00FF;
-                        l3 = l2 + (l2 >> 16);
-                        l4 = l3 + (l3 >> 32);
-                        l4 = (l4 & 64'h000000000000FFFF) - SWAR_OFFSET;
-                        cs <= l4[ACC_BITS-1:0];
-                    end
-                    /* verilator lint_on BLKSEQ */
-                end
-            end else begin : g_terms
-                // the adder tree's first four levels over the chunk's products: ((t0+t1)+(t2+t3))+...
-`define SPIKEFLOW_TERM(i) (({{(ACC_BITS-WEIGHT_BITS){1'b0}}, wl[(gg*CHUNK + i)*WEIGHT_BITS +: WEIGHT_BITS]} - W_OFFSET) \
-                           * {{(ACC_BITS-D){1'b0}}, xd[((gg*CHUNK + i)*NDIG + gd)*D +: D]})
-                for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_dig
-                    reg [ACC_BITS-1:0] cs;
-                    always @(posedge clk)
-                        cs <= (((`SPIKEFLOW_TERM(0) + `SPIKEFLOW_TERM(1)) + (`SPIKEFLOW_TERM(2) + `SPIKEFLOW_TERM(3)))
-                             + ((`SPIKEFLOW_TERM(4) + `SPIKEFLOW_TERM(5)) + (`SPIKEFLOW_TERM(6) + `SPIKEFLOW_TERM(7))))
-                            + (((`SPIKEFLOW_TERM(8) + `SPIKEFLOW_TERM(9)) + (`SPIKEFLOW_TERM(10) + `SPIKEFLOW_TERM(11)))
-                             + ((`SPIKEFLOW_TERM(12) + `SPIKEFLOW_TERM(13)) + (`SPIKEFLOW_TERM(14) + `SPIKEFLOW_TERM(15))));
-                end
-`undef SPIKEFLOW_TERM
-            end
-        end
-        // per digit, the chunk sums added as the adder tree's upper levels: level l, node c (c a multiple of 2^l)
-        // = node c + node c + 2^(l-1) of level l-1 (an odd node out passes up); the digit's sum is node 0 of the top
-        for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_up
-            for (gl = 0; gl <= UP_LVLS; gl = gl + 1) begin : g_lvl
-                for (gg = 0; gg < G; gg = gg + 1) begin : g_node
-                    /* verilator lint_off UNUSEDSIGNAL */  // nodes other than multiples of 2^l
-                    wire [ACC_BITS-1:0] n;
-                    /* verilator lint_on UNUSEDSIGNAL */
-                    if (gl == 0 && SWAR) begin : g_leaf_swar
-                        assign n = g_chunk[gg].g_swar.g_dig[gd].cs;
-                    end else if (gl == 0) begin : g_leaf_terms
-                        assign n = g_chunk[gg].g_terms.g_dig[gd].cs;
-                    end else if (gg % (1 << gl) == 0 && gg + (1 << (gl - 1)) < G) begin : g_add
-                        assign n = g_lvl[gl-1].g_node[gg].n + g_lvl[gl-1].g_node[gg + (1 << (gl - 1))].n;
-                    end else if (gg % (1 << gl) == 0) begin : g_pass
-                        assign n = g_lvl[gl-1].g_node[gg].n;
-                    end else begin : g_none
-                        assign n = {ACC_BITS{1'b0}};
-                    end
-                end
-            end
-        end
-        // the digit sums weighted 2^(k*D), in the association of the logic formulation's combining tree: level s,
-        // node k (a multiple of 2^s) = node k + (node k + 2^(s-1) << D*2^(s-1)) of level s-1
-        for (gl = 0; gl <= DIG_LVLS; gl = gl + 1) begin : g_comb
-            for (gd = 0; gd < NDIG; gd = gd + 1) begin : g_node
-                /* verilator lint_off UNUSEDSIGNAL */
-                wire [ACC_BITS-1:0] n;
-                /* verilator lint_on UNUSEDSIGNAL */
-                if (gl == 0) begin : g_leaf
-                    assign n = g_up[gd].g_lvl[UP_LVLS].g_node[0].n;
-                end else if (gd % (1 << gl) == 0 && gd + (1 << (gl - 1)) < NDIG) begin : g_add
-                    assign n = g_comb[gl-1].g_node[gd].n + (g_comb[gl-1].g_node[gd + (1 << (gl - 1))].n << (D * (1 << (gl - 1))));
-                end else if (gd % (1 << gl) == 0) begin : g_pass
-                    assign n = g_comb[gl-1].g_node[gd].n;
-                end else begin : g_none
-                    assign n = {ACC_BITS{1'b0}};
-                end
-            end
-        end
-        // the delay line: LATENCY - 1 registers after the chunk sums
+    for (gp = 0; gp < PE; gp = gp + 1) begin : g_out
+        // the delay line: LATENCY - 1 registers after the sums
         wire [LATENCY*ACC_BITS-1:0] dl;
-        assign dl[0 +: ACC_BITS] = g_comb[DIG_LVLS].g_node[0].n;
+        assign dl[0 +: ACC_BITS] = sums[gp*ACC_BITS +: ACC_BITS] - offset;
         for (gj = 1; gj < LATENCY; gj = gj + 1) begin : g_delay
             reg [ACC_BITS-1:0] q;
             always @(posedge clk) q <= dl[(gj-1)*ACC_BITS +: ACC_BITS];
@@ -365,4 +323,20 @@ endgenerate
 
 endmodule
 
+// The popcount idiom alone, for the equivalence check's proof that it counts the ones of every 64-bit word (read
+// with SPIKEFLOW_POPCOUNT_CHECK defined; no other tool sees it)
+`ifdef SPIKEFLOW_POPCOUNT_CHECK
+module spikeflow_pop64_idiom (
+    input  wire [63:0] v,
+    output wire [6:0]  n
+);
+reg [63:0] a, b, c;
+always @* begin
+    `SPIKEFLOW_POP64(v, a, b, c)
+end
+assign n = c[62:56];
+endmodule
+`endif
+
+`undef SPIKEFLOW_POP64
 `resetall

@@ -265,11 +265,30 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------- S1, S2: weight ROM data, inputs
-wire [PE*SIMD*WEIGHT_BITS-1:0] w2;
+// spikeflow_lane_sum: the logic formulation for synthesis; when SPIKEFLOW_WORD_ARITH is defined (the fast harness)
+// a word formulation, diagonals or packed products, whichever takes fewer 64-bit operations per lane, with the
+// weight ROM's words arranged for it. The two are proven equal per instance (spikeflow.backends.rtl.equivalence).
+/* verilator lint_off UNUSEDPARAM */  // without SPIKEFLOW_WORD_ARITH
+localparam MAXP = ((1 << WEIGHT_BITS) - 1) * ((1 << XB) - 1);  // the largest product u * x
+localparam MUL_R = MAXP < 32 ? 8 : (MAXP < 16384 ? 4 : (MAXP < 2147483647 ? 2 : 1));  // MUL_R * MAXP < 2^(64/MUL_R)
+localparam MUL_WORDS = (SIMD + MUL_R - 1) / MUL_R;   // multiplies per lane (packed products)
+localparam DIAG_WORDS = ((SIMD * XB + 63) / 64) * (WEIGHT_BITS + XB - 1);  // popcounts per lane (diagonals)
+localparam DIAG_OK = XB == 1 || XB == 2 || XB == 4 || XB == 8;
+/* verilator lint_on UNUSEDPARAM */
+`ifdef SPIKEFLOW_WORD_ARITH
+localparam ARITH_FORM = DIAG_OK && DIAG_WORDS <= MUL_WORDS ? 1 : 2;
+`else
+localparam ARITH_FORM = 0;
+`endif
+localparam W_WIDTH = ARITH_FORM == 2 ? PE * MUL_WORDS * 64
+                   : ARITH_FORM == 1 ? PE * DIAG_WORDS * 64 : PE * SIMD * WEIGHT_BITS;
+wire [W_WIDTH-1:0]             w2;
 reg  [SIMD*XB-1:0]             x1, x2;
 
-spikeflow_rom #(.WIDTH(PE*SIMD*WEIGHT_BITS), .DEPTH(SF*NF), .ADDR_WIDTH(WAW), .OUT_REG(1),
-                .STYLE(WEIGHT_STYLE), .INIT_FILE(WEIGHT_FILE))
+spikeflow_rom #(.WIDTH(W_WIDTH), .DEPTH(SF*NF), .ADDR_WIDTH(WAW), .OUT_REG(1), .STYLE(ARITH_FORM != 0 ? "logic" : WEIGHT_STYLE),
+                .INIT_FILE(WEIGHT_FILE), .IMAGE_WIDTH(PE*SIMD*WEIGHT_BITS),
+                .LAYOUT(ARITH_FORM),
+                .FIELD_BITS(WEIGHT_BITS), .FIELDS(SIMD), .X_BITS(XB), .STRIDE(64 / MUL_R))
     u_wrom (.clk(clk), .en(1'b1), .addr(waddr), .data(w2));
 
 always @(posedge clk) begin
@@ -278,17 +297,11 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------- S2 ..: products and adder trees
-// spikeflow_lane_sum: the logic formulation for synthesis, word arithmetic when SPIKEFLOW_WORD_ARITH is defined
-// (the fast Verilator harness); the two are proven equal per instance (spikeflow.backends.rtl.equivalence)
-`ifdef SPIKEFLOW_WORD_ARITH
-localparam ARITH_FORM = 1;
-`else
-localparam ARITH_FORM = 0;
-`endif
 wire [PE*ACC_BITS-1:0] psum;  // lane sums at stage SP
 
 spikeflow_lane_sum #(.PE(PE), .SIMD(SIMD), .WEIGHT_BITS(WEIGHT_BITS), .XB(XB), .ACC_BITS(ACC_BITS), .D(D),
-                     .DSP(DSP ? 1 : 0), .LATENCY(TREE_LAT), .FORM(ARITH_FORM))
+                     .DSP(DSP ? 1 : 0), .LATENCY(TREE_LAT), .FORM(ARITH_FORM),
+                     .MUL_R(MUL_R))
     u_lanes (.clk(clk), .w(w2), .x(x2), .psum(psum));
 
 // ---------------------------------------------------------------- SP: accumulate

@@ -6,13 +6,16 @@ regrouped over more than a handful of elements stays undecided (bench/reassociat
 does not matter. Every net bit is one of
   - a small-support bit: a Boolean function of at most MAX_SUPPORT input bits, kept as a truth table (logic cells:
     $and, $or, $xor, $xnor, $not, $mux), or
-  - bit i of an arithmetic word ($add, $sub, $neg, $pos, $mul by a constant, $shl/$sshl by a constant), whose value
-    is kept as an exact integer polynomial P over the input bits (multilinear: x^2 = x) with word == P mod 2^width.
+  - bit i of an arithmetic word ($add, $sub, $neg, $pos, $mul, $shl/$sshl by a constant), whose value is kept as an
+    exact integer polynomial P over the input bits (multilinear: x^2 = x) with word == P mod 2^width.
 An operand's value is the sum of its bits' weights: a small-support bit contributes its truth table's polynomial (the
 Moebius transform), the low n bits of a word contribute P. Those n bits equal P only modulo 2^n; where more than that
-is needed (the bits sign- or zero-extended, or other bits above them), P's exact range must fit n bits, which is
-computed by enumerating each group of variables that share monomials (MAX_GROUP at most). Anything else (a word's
-bits entering logic, a right shift, an unknown cell) leaves the check undecided: it never guesses.
+is needed (the bits sign- or zero-extended, or other bits above them), P's range must fit n bits. Bits k.. of a word
+(a right shift by a constant, which Yosys turns into wiring) are read by splitting its exact value W = Q 2^k + R
+coefficient by coefficient: when R provably lies in [0, 2^k), they are Q. Ranges are exact per group of variables
+that share monomials, found by enumeration (MAX_GROUP variables at most); a larger group is bounded by the sums of
+its negative and of its positive coefficients, which encloses its range. Anything else (a word's bits entering
+logic, a split or range that cannot be shown, an unknown cell) leaves the check undecided: it never guesses.
 
 A function {0,1}^n -> Z/2^w has exactly one multilinear polynomial, so the outputs are equal for all inputs if and
 only if their polynomials are equal modulo 2^w; when they are not, the smallest monomial whose coefficient differs,
@@ -65,6 +68,16 @@ def add(a: Polynomial, b: Polynomial, k: int = 1) -> Polynomial:
     return out
 
 
+def multiply(a: Polynomial, b: Polynomial, modulus: int) -> Polynomial:
+    """a * b with x^2 = x, without the monomials whose coefficient is a multiple of `modulus` (a word's product is
+    only kept modulo 2^width); the others exact, so that ranges stay tight."""
+    out: dict[Monomial, int] = defaultdict(int)
+    for ma, ca in a.items():
+        for mb, cb in b.items():
+            out[ma | mb] += ca * cb
+    return {m: c for m, c in out.items() if c % modulus}
+
+
 def logic_polynomial(bit: Logic) -> Polynomial:
     """The multilinear polynomial of a truth table (Moebius transform over its support)."""
     n = len(bit.support)
@@ -77,8 +90,9 @@ def logic_polynomial(bit: Logic) -> Polynomial:
 
 
 def polynomial_range(p: Polynomial) -> tuple[int, int]:
-    """The exact least and greatest value of `p` over {0,1}^n: the sum over groups of variables that share
-    monomials of each group's extremes, found by enumeration. Raises Undecided for a group over MAX_GROUP."""
+    """Bounds lo <= p <= hi over {0,1}^n: the sum over groups of variables that share monomials of each group's
+    extremes, found by enumeration (exact); a group of more than MAX_GROUP variables contributes the sum of its
+    negative and of its positive coefficients instead (an enclosure of its range)."""
     parent: dict[Any, Any] = {}
 
     def find(v: Any) -> Any:
@@ -102,7 +116,9 @@ def polynomial_range(p: Polynomial) -> tuple[int, int]:
     for terms in groups.values():
         variables = sorted({v for m, _ in terms for v in m}, key=repr)
         if len(variables) > MAX_GROUP:
-            raise Undecided(f"a word's range depends on a group of {len(variables)} input bits (at most {MAX_GROUP})")
+            lo += sum(c for _, c in terms if c < 0)
+            hi += sum(c for _, c in terms if c > 0)
+            continue
         index = {v: i for i, v in enumerate(variables)}
         masks = [(sum(1 << index[v] for v in m), c) for m, c in terms]
         values = [sum(c for mask, c in masks if a & mask == mask) for a in range(1 << len(variables))]
@@ -236,7 +252,7 @@ class Evaluation:
             if set(y) <= {frozenset()}:
                 k = y.get(frozenset(), 0)
                 return {m: c * k for m, c in x.items()} if k else {}
-        raise Undecided(f"cell {name} multiplies two variable words")
+        return multiply(a, b, 1 << width)
 
     def _extended(self, bits: list[Bit], signed: bool, width: int) -> list[Bit]:
         bits = list(bits) or ["0"]
@@ -260,6 +276,24 @@ class Evaluation:
             table |= (fn(*[(t >> a) & 1 for t in tables]) & 1) << a
         return _minimal(union, table)
 
+    def _high_bits(self, cell: str, k: int) -> Polynomial:
+        """Q with bits k.. of word `cell` == Q mod 2^(width-k), from its exact value W = Q 2^k + R, 0 <= R < 2^k."""
+        width = len(self.cells[cell]["connections"]["Y"])
+        exact = self.words[cell]
+        lo, hi = polynomial_range(exact)
+        if not 0 <= lo <= hi < 1 << width:  # the word is P modulo 2^width: try P's coefficients reduced
+            exact = {m: c % (1 << width) for m, c in exact.items() if c % (1 << width)}
+            lo, hi = polynomial_range(exact)
+            if not 0 <= lo <= hi < 1 << width:
+                raise Undecided(f"word {cell}'s exact value is not known ({lo}..{hi} is not within {width} bits), "
+                                f"so its bits from {k} up are not")
+        high = {m: c >> k for m, c in exact.items() if c >> k}
+        low = {m: c - ((c >> k) << k) for m, c in exact.items() if c - ((c >> k) << k)}
+        lo, hi = polynomial_range(low)
+        if not 0 <= lo <= hi < 1 << k:
+            raise Undecided(f"bits from {k} up of word {cell}: the part below ranges over {lo}..{hi} and may carry")
+        return high
+
     def value(self, bits: list[Bit], signed: bool, width: int) -> Polynomial:
         """A polynomial congruent modulo 2^width to the bits `bits`, extended to `width` (sign-extended when
         `signed`). Raises Undecided where that needs a word's range and the range does not fit."""
@@ -279,12 +313,10 @@ class Evaluation:
                 out = add(out, logic_polynomial(v), weight)
                 i += 1
                 continue
-            if v.index != 0:
-                raise Undecided(f"bits from {v.index} up of arithmetic word {v.cell} (a right shift)")
             n = 1
-            while i + n < len(bits) and self.bit(bits[i + n]) == WordBit(v.cell, n):
+            while i + n < len(bits) and self.bit(bits[i + n]) == WordBit(v.cell, v.index + n):
                 n += 1
-            p = self.words[v.cell]
+            p = self.words[v.cell] if v.index == 0 else self._high_bits(v.cell, v.index)
             at_top = i + n == len(bits)
             if at_top and negative_top:  # the word's low n bits read as a signed number
                 lo, hi = polynomial_range(p)
@@ -299,28 +331,41 @@ class Evaluation:
         return out
 
 
-def output_polynomial(module: dict[str, Any], port: str) -> tuple[Polynomial, int]:
-    """The polynomial of output `port` of a combinational module, coefficients reduced modulo 2^width, and width."""
+def output_polynomial(module: dict[str, Any], port: str, lo: int = 0,
+                      width: int | None = None) -> tuple[Polynomial, int]:
+    """The polynomial of bits lo .. lo+width-1 (default: all) of output `port` of a combinational module, read as an
+    unsigned number, coefficients reduced modulo 2^width; and width."""
     bits = module["ports"][port]["bits"]
+    bits = bits[lo:] if width is None else bits[lo:lo + width]
     p = Evaluation(module).value(bits, False, len(bits))
     modulus = 1 << len(bits)
     return {m: c % modulus for m, c in p.items() if c % modulus}, len(bits)
 
 
-def compare(module_a: dict[str, Any], module_b: dict[str, Any], port: str) -> tuple[str, str]:
+def compare(module_a: dict[str, Any], module_b: dict[str, Any], port: str, word_bits: int | None = None
+            ) -> tuple[str, str]:
     """("equivalent" | "different" | "undecided", detail) for output `port` of two combinational modules whose
-    input ports have the same names and widths."""
-    try:
-        pa, wa = output_polynomial(module_a, port)
-        pb, wb = output_polynomial(module_b, port)
-    except Undecided as exc:
-        return "undecided", f"algebraic check: {exc}"
-    if wa != wb:
-        return "different", f"{port} is {wa} bits wide on one side and {wb} on the other"
-    diff = {m: (pa.get(m, 0) - pb.get(m, 0)) % (1 << wa) for m in set(pa) | set(pb)}
-    diff = {m: c for m, c in diff.items() if c}
-    if not diff:
-        return "equivalent", f"equal polynomials modulo 2^{wa} ({len(pa)} monomials)"
-    witness = min(diff, key=lambda m: (len(m), sorted(m, key=repr)))
-    ones = ", ".join(f"{p}[{j}]" for p, j in sorted(witness, key=repr)) or "none"
-    return "different", f"the outputs differ with these input bits 1 and all others 0: {ones}"
+    input ports have the same names and widths; with `word_bits`, each word of that many bits of the port (a lane)
+    is compared on its own, modulo 2^word_bits."""
+    width_a = len(module_a["ports"][port]["bits"])
+    width_b = len(module_b["ports"][port]["bits"])
+    if width_a != width_b:
+        return "different", f"{port} is {width_a} bits wide on one side and {width_b} on the other"
+    step = word_bits or width_a
+    monomials = 0
+    for lo in range(0, width_a, step):
+        where = f"{port}[{lo + step - 1}:{lo}]" if word_bits else port
+        try:
+            pa, width = output_polynomial(module_a, port, lo, step)
+            pb, _ = output_polynomial(module_b, port, lo, step)
+        except Undecided as exc:
+            return "undecided", f"algebraic check, {where}: {exc}"
+        diff = {m: (pa.get(m, 0) - pb.get(m, 0)) % (1 << width) for m in set(pa) | set(pb)}
+        diff = {m: c for m, c in diff.items() if c}
+        if diff:
+            witness = min(diff, key=lambda m: (len(m), sorted(m, key=repr)))
+            ones = ", ".join(f"{p}[{j}]" for p, j in sorted(witness, key=repr)) or "none"
+            return "different", f"{where} differs with these input bits 1 and all others 0: {ones}"
+        monomials += len(pa)
+    words = f" in {width_a // step} words of {step} bits" if word_bits else ""
+    return "equivalent", f"equal polynomials modulo 2^{step}{words} ({monomials} monomials)"

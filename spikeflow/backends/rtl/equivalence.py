@@ -1,13 +1,17 @@
 """Formal equivalence of the two formulations of rtl/spikeflow_lane_sum.v: the logic one that synthesis maps to LUTs
-and the word one that the fast Verilator harness simulates, proven for each neuron unit the flow generates.
+and the word one that the fast Verilator harness simulates (diagonals or packed products, with the weights arranged
+as its ROM stores them), proven for each neuron unit the flow generates.
 
-Both formulations are free-running pipelines without feedback. The proof has two parts:
+Both formulations are free-running pipelines without feedback. The proof has three parts:
 1. Pipeline shape (Yosys, then Python on its JSON netlist): every state element is a plain D flip-flop clocked
    every cycle (no enable, reset, latch or memory), there is no loop, and every path from an input bit to an output
    bit crosses exactly LATENCY flip-flops. Then each output is a function C of the inputs LATENCY cycles earlier,
    whatever the initial state.
-2. Combinational equivalence (Yosys miter, ABC `cec` with SAT sweeping): with every flip-flop replaced by a wire,
-   C_logic == C_word for all inputs: all weights, all inputs, every lane.
+2. Combinational equivalence, with every flip-flop replaced by a wire: C_logic == C_word for all inputs, lane by
+   lane, as polynomials over the input bits (spikeflow.backends.rtl.algebraic), which does not depend on how the
+   additions are grouped; where that check cannot decide, a Yosys miter and ABC's SAT sweeping (`iprove`). The word
+   formulation's popcount is read as the plain sum of its bits (SPIKEFLOW_POPCOUNT_SPEC).
+3. Once for the library: the popcount idiom the harness runs equals that sum for every 64-bit word (ABC).
 Together: the two give the same psum at every cycle from the LATENCY-th on, from any initial state.
 
 Results are cached by the parameters, the text of the library files and the tools' versions.
@@ -29,13 +33,14 @@ from typing import Any
 
 import jinja2
 
+from spikeflow.backends.rtl import algebraic
 from spikeflow.backends.rtl.synth import find_yosys, yosys_version
 from spikeflow.backends.rtl.tools import cache_root, replace_atomically
 from spikeflow.errors import SpikeflowError, ToolMissingError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIBRARY = ("spikeflow_lane_sum.v", "spikeflow_adder_tree.v")
-CHECK_VERSION = 1  # bump when the scripts or the rules below change (invalidates the cache)
+CHECK_VERSION = 2  # bump when the scripts or the rules below change (invalidates the cache)
 # state elements other than a plain $dff (enables, resets, latches, memories): the check refuses them
 STATEFUL_TYPES = ("$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr",
                   "$dffsre", "$dlatch", "$adlatch", "$dlatchsr", "$sr", "$mem", "$mem_v2", "$memrd", "$memrd_v2",
@@ -81,6 +86,43 @@ class LaneSumParams:
         latency = int(dsp) + max(levels, 1) + ((ndig - 1).bit_length() if ndig > 1 else 0)
         return cls(pe=int(p["PE"]), simd=simd, weight_bits=weight_bits, xb=xb, acc_bits=int(p["ACC_BITS"]),
                    digit=digit, dsp=dsp, latency=latency)
+
+    @property
+    def mul_r(self) -> int:
+        """Elements per 64-bit multiply of the packed-products form (spikeflow_neuron's MUL_R)."""
+        largest = ((1 << self.weight_bits) - 1) * ((1 << self.xb) - 1)
+        return 8 if largest < 32 else 4 if largest < 16384 else 2 if largest < 2147483647 else 1
+
+    @property
+    def word_form(self) -> int:
+        """The word formulation the fast harness simulates (spikeflow_neuron's ARITH_FORM under
+        SPIKEFLOW_WORD_ARITH): 1, diagonals, or 2, packed products, whichever takes fewer 64-bit operations."""
+        diagonals = -(-self.simd * self.xb // 64) * (self.weight_bits + self.xb - 1)
+        products = -(-self.simd // self.mul_r)
+        return 1 if self.xb in (1, 2, 4, 8) and diagonals <= products else 2
+
+    def word_weight_bits(self) -> list[int | None]:
+        """The weight word as the word formulation takes it (spikeflow_rom's LAYOUT = word_form): for each of its
+        bits, the bit of the logic formulation's weight word it holds, or None (0)."""
+        w, x, simd = self.weight_bits, self.xb, self.simd
+        if self.word_form == 1:
+            words, diagonals = -(-simd * x // 64), w + x - 1
+            out: list[int | None] = [None] * (self.pe * words * diagonals * 64)
+            for p in range(self.pe):
+                for e in range(simd):
+                    for j in range(w):
+                        for m in range(x):
+                            at = ((p * words + e * x // 64) * diagonals + j + m) * 64 + (e * x) % 64 + m
+                            out[at] = (p * simd + e) * w + j
+            return out
+        r = self.mul_r
+        words, stride = -(-simd // r), 64 // r
+        out = [None] * (self.pe * words * 64)
+        for p in range(self.pe):
+            for e in range(simd):
+                for j in range(w):
+                    out[(p * words + e // r) * 64 + (e % r) * stride + j] = (p * simd + e) * w + j
+        return out
 
     @property
     def label(self) -> str:
@@ -256,15 +298,25 @@ def combinational_cores(work: Path, latency: int) -> str | None:
     return None
 
 
-def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s: float = 600.0) -> tuple[str, str]:
+def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s: float = 600.0,
+                     acc_bits: int | None = None) -> tuple[str, str]:
     """The proof on two elaborated formulations, lane_logic.json and lane_word.json in `work`: both pipelines
-    `latency` flip-flops deep (combinational_cores), then their combinational cores equal (ABC).
+    `latency` flip-flops deep (combinational_cores), then their combinational cores equal: with `acc_bits`, lane by
+    lane (words of that many bits of psum) by the algebraic check, and by ABC where that is undecided; without, by
+    ABC alone.
 
     Returns (verdict, detail): "equivalent", "different" or "undecided", and what decided it. Raises TimeoutError
     when a tool runs past `timeout_s`."""
     shape = combinational_cores(work, latency)
     if shape is not None:
         return "different", shape
+    if acc_bits:
+        cores = [json.loads((work / f"{n}_comb.json").read_text())["modules"][n] for n in ("lane_logic", "lane_word")]
+        verdict, detail = algebraic.compare(*cores, "psum", word_bits=acc_bits)
+        with log.open("a") as f:
+            f.write(f"algebraic check: {verdict}: {detail}\n")
+        if verdict != "undecided":
+            return verdict, (f"same {latency}-cycle pipeline shape; {detail}" if verdict == "equivalent" else detail)
     script = _render("lane_sum_equiv_miter.ys.j2", work / "miter.ys", label=label)
     _run([str(find_yosys()), "-q", str(script.name)], work, log, timeout_s)
     text = _run([str(find_abc()), "-c", "read_aiger miter.aig; strash; iprove"], work, log, timeout_s)
@@ -276,20 +328,29 @@ def prove_elaborated(work: Path, latency: int, label: str, log: Path, timeout_s:
     return "undecided", f"ABC gave no verdict ({log})"
 
 
+def _concatenation(sources: list[int | None], name: str) -> str:
+    """A Verilog concatenation, most significant first, of bits of `name` (None: a 0), 16 to a line."""
+    items = [f"{name}[{b}]" if b is not None else "1'b0" for b in reversed(sources)]
+    lines = [", ".join(items[i:i + 16]) for i in range(0, len(items), 16)]
+    return "{" + ",\n    ".join(lines) + "}"
+
+
 def prove_lane_sum(params: LaneSumParams, library: Path, work: Path, timeout_s: float = 600.0) -> EquivalenceResult:
-    """Prove the two formulations of `library`/spikeflow_lane_sum.v equal for `params`, in folder `work`."""
+    """Prove the two formulations of `library`/spikeflow_lane_sum.v equal for `params`, in folder `work` (given
+    that the popcount idiom counts ones: prove_popcount, which check_lane_sums runs once)."""
     yosys = str(find_yosys())
     started = time.time()
     work.mkdir(parents=True, exist_ok=True)
     log = work / "equivalence.log"
     log.write_text("")
-    wrapper = _render("lane_sum_equiv.v.j2", work / "lane_sum_equiv.v", p=params, label=params.label)
+    wrapper = _render("lane_sum_equiv.v.j2", work / "lane_sum_equiv.v", p=params, label=params.label,
+                      word_weights=_concatenation(params.word_weight_bits(), "w"))
     sources = [str((library / f).resolve()) for f in LIBRARY]
     script = _render("lane_sum_equiv_elaborate.ys.j2", work / "elaborate.ys", label=params.label,
                      wrapper=wrapper.name, sources=sources, passes=ELABORATION)
     try:
         _run([yosys, "-q", str(script.name)], work, log, timeout_s)
-        verdict, detail = prove_elaborated(work, params.latency, params.label, log, timeout_s)
+        verdict, detail = prove_elaborated(work, params.latency, params.label, log, timeout_s, params.acc_bits)
     except TimeoutError as exc:
         return EquivalenceResult(params, "undecided", str(exc), time.time() - started)
     return EquivalenceResult(params, verdict, detail, time.time() - started)
@@ -302,14 +363,76 @@ def equivalence_key(params: LaneSumParams, library: Path) -> str:
         h.update((library / f).read_bytes())
     for name in ("lane_sum_equiv.v.j2", "lane_sum_equiv_elaborate.ys.j2", "lane_sum_equiv_miter.ys.j2"):
         h.update((TEMPLATE_DIR / name).read_bytes())
+    h.update(Path(algebraic.__file__).read_bytes())
     return h.hexdigest()[:24]
+
+
+@dataclass
+class PopcountResult:
+    verdict: str  # "equivalent", "different", "undecided"
+    detail: str
+    seconds: float
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "detail": self.detail, "seconds": round(self.seconds, 2),
+                "cached": self.cached}
+
+
+def prove_popcount(library: Path, work: Path, timeout_s: float = 600.0) -> PopcountResult:
+    """The popcount idiom of `library`/spikeflow_lane_sum.v (module spikeflow_pop64_idiom) equal to the plain sum
+    of the bits of every 64-bit word: Yosys miter, ABC iprove."""
+    started = time.time()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "popcount.log"
+    log.write_text("")
+    spec = _render("popcount_spec.v.j2", work / "popcount_spec.v")
+    script = _render("popcount_equiv.ys.j2", work / "popcount.ys", spec=spec.name,
+                     lane_sum=str((library / LIBRARY[0]).resolve()))
+    try:
+        _run([str(find_yosys()), "-q", script.name], work, log, timeout_s)
+        text = _run([str(find_abc()), "-c", "read_aiger popcount.aig; strash; iprove"], work, log, timeout_s)
+    except TimeoutError as exc:
+        return PopcountResult("undecided", str(exc), time.time() - started)
+    if "UNSATISFIABLE" in text or "Networks are equivalent" in text:
+        verdict, detail = "equivalent", "the popcount idiom counts the ones of every 64-bit word (ABC iprove)"
+    elif "SATISFIABLE" in text or "are not equivalent" in text:
+        verdict, detail = "different", f"ABC found a word whose popcount idiom is not its number of ones ({log})"
+    else:
+        verdict, detail = "undecided", f"ABC gave no verdict on the popcount idiom ({log})"
+    return PopcountResult(verdict, detail, time.time() - started)
+
+
+def check_popcount(library: Path, timeout_s: float = 600.0, cache: Path | None = None) -> PopcountResult:
+    """prove_popcount, cached by the library's text and the tools (an equivalent verdict is kept)."""
+    cache = cache_root() / "equivalence" if cache is None else cache
+    h = hashlib.sha256(json.dumps({"popcount": CHECK_VERSION, "passes": ELABORATION, "tools": yosys_version()}
+                                  ).encode())
+    h.update((library / LIBRARY[0]).read_bytes())
+    for name in ("popcount_spec.v.j2", "popcount_equiv.ys.j2"):
+        h.update((TEMPLATE_DIR / name).read_bytes())
+    entry = cache / f"popcount-{h.hexdigest()[:24]}.json"
+    if entry.is_file():
+        data = json.loads(entry.read_text())
+        return PopcountResult(data["verdict"], data["detail"], data["seconds"], cached=True)
+    with tempfile.TemporaryDirectory(prefix="spikeflow-popcount-") as tmp:
+        result = prove_popcount(library, Path(tmp), timeout_s)
+    if result.verdict == "equivalent":
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(entry, lambda tmp: tmp.write_text(json.dumps(result.as_dict())))
+    return result
 
 
 def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, timeout_s: float = 600.0,
                     cache: Path | None = None) -> list[EquivalenceResult]:
-    """prove_lane_sum for each distinct parameter set (cached: an equivalent verdict is kept by key)."""
+    """prove_lane_sum for each distinct parameter set (cached: an equivalent verdict is kept by key), after the
+    popcount idiom (check_popcount): if that is not proven, neither is any instance."""
     cache = cache_root() / "equivalence" if cache is None else cache
     distinct = list(dict.fromkeys(params))
+    popcount = check_popcount(library, timeout_s, cache) if params else None
+    if popcount is not None and popcount.verdict != "equivalent":
+        return [EquivalenceResult(p, popcount.verdict, f"popcount idiom: {popcount.detail}", popcount.seconds)
+                for p in params]
 
     def one(p: LaneSumParams) -> EquivalenceResult:
         entry = cache / f"{equivalence_key(p, library)}.json"
