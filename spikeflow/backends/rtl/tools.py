@@ -22,10 +22,10 @@ HARNESS_LAYOUT = ("--output-split", "0", "--output-split-cfuncs", "1000", "-MAKE
 # The fast harness's Verilator optimisation options (each measured by bench/harness_flags.py)
 HARNESS_OPTIMISE = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
 
-# The fast harness simulates the neuron units' lane sums as word arithmetic (spikeflow_lane_sum FORM=1), which
-# Verilator evaluates as a few instructions per element where the logic formulation that synthesis maps to LUTs is
-# evaluated bit by bit; the equivalence check (spikeflow.backends.rtl.equivalence) proves the two equal per instance.
-# cocotb keeps the logic formulation.
+# The fast harness simulates the neuron units' lane sums as word arithmetic (spikeflow_lane_sum FORM=1, diagonals
+# with popcounts, or FORM=2, packed products), which Verilator evaluates as a few instructions per 64 bits where the
+# logic formulation that synthesis maps to LUTs is evaluated bit by bit; the equivalence check
+# (spikeflow.backends.rtl.equivalence) proves the two equal per instance. cocotb keeps the logic formulation.
 HARNESS_ARITH = ("-DSPIKEFLOW_WORD_ARITH",)
 
 # The fast harness is compiled for the machine it runs on (`-march=native`: 8-10 % more simulated cycles per second
