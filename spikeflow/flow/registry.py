@@ -60,7 +60,8 @@ STEPS: tuple[Step, ...] = (
          "RTL through Yosys synth_ecp5, nextpnr-ecp5 at the build's clock and ecppack: the .bit, routed Fmax, "
          "resources, FPS at Fmax", (IR, Input("rtl", "rtl"))),
     Step("equiv", _RTL, "step_equiv", "formal equivalence of the neuron units' lane sums: the logic that synthesis "
-         "maps and the word arithmetic the fast harness simulates (Yosys and ABC, cached)", (Input("rtl", "rtl"),)),
+         "maps and the word arithmetic the fast harness simulates (Yosys, an algebraic check and ABC, cached)",
+         (Input("rtl", "rtl"),)),
     Step("estimate", _RTL, "step_estimate", "resources from Yosys, per instance out of context (cached)",
          (IR, Input("rtl", "rtl"))),
     Step("rtlsim", _RTL, "step_rtlsim", "fast Verilator harness against the golden model, cycles per frame",
