@@ -9,7 +9,9 @@ Uses the IR at --ir when it exists, else a random network of the tiny architectu
 12/24/48/64 with 2x2 max-pools after the first three, 1x1 head to 27, T=3): the speed depends only on the
 shapes. Builds the RTL with the default folding, runs back-to-back frames --runs times and prints simulated cycles
 per second (simulation loop only, no compile or file I/O) of the best and the median run, steady-state cycles per
-frame and frames per second. On this shared machine a run's speed moves by 10 % and more with the neighbours' load;
+frame and frames per second, twice: for the plain harness (what the flow's short checks build) and for the
+profile-guided one (RtlSim(profile_guided=True): compiled a second time with GCC's profile of a run; for long
+runs), whose figures are the JSON's top level (the plain one's under "plain"). On this shared machine a run's speed moves by 10 % and more with the neighbours' load;
 the best run is what the machine's core does. Every run's outputs are checked against the golden model.
 """
 
@@ -55,43 +57,52 @@ def main(argv: list[str] | None = None) -> int:
     net, what = tiny_network(args.ir)
     print(f"network: {what}; input {list(net.input_shape)}, output {list(net.output_shape)}")
     build = generate_rtl(net, args.out / "rtl")
-    sim = RtlSim(build, jobs=args.jobs)
-    t0 = time.perf_counter()
-    sim.compile()
-    build_seconds = time.perf_counter() - t0
-    print(f"verilator build: {build_seconds:.1f} s (cached when unchanged)")
     frames = np.random.default_rng(1).integers(0, 256, size=(args.frames, *net.input_shape), dtype=np.uint8)
     expected = run_counts(net, frames)
-    exact, runs = True, []
-    for _ in range(max(1, args.runs)):
-        out, done = sim.run(frames)
-        exact = exact and bool(np.array_equal(out, expected))
-        runs.append((sim.last_cycles / sim.last_seconds, sim.last_cycles / sim.last_cpu_seconds, sim.last_seconds,
-                     sim.last_cpu_seconds))
-    timing = RtlSim.timing(done)
-    runs.sort(key=lambda r: r[1])
-    cps, cpu_cps, seconds, cpu_seconds = runs[-1]  # the best run (CPU time)
-    median_cpu_cps = float(np.median([r[1] for r in runs]))
-    print(f"frames: {args.frames}, simulated cycles: {sim.last_cycles}, best of {len(runs)} runs: {seconds:.3f} s "
-          f"wall, {cpu_seconds:.3f} s CPU")
-    print(f"simulated cycles/s: {cps / 1e6:.3f} M wall-clock, {cpu_cps / 1e6:.3f} M per CPU-second, median "
-          f"{median_cpu_cps / 1e6:.3f} M (target >= {TARGET_CPS / 1e6:.1f} M)")
-    print(f"cycles per frame (steady state): {timing.cycles_per_frame:.1f}; first-frame latency: "
-          f"{timing.latency} cycles")
-    print(f"simulated frames/s: {cps / timing.cycles_per_frame:.1f}")
-    print(f"bit-exact vs golden: {exact}")
+    kinds = {}
+    for guided in (False, True):  # the plain build (the flow's checks) and the profile-guided one (long runs)
+        sim = RtlSim(build, jobs=args.jobs, profile_guided=guided)
+        kinds[sim.kind] = measure(sim, frames, expected, args.runs)
+    best = kinds["profile-guided"]
+    exact = all(k["bit_exact"] for k in kinds.values())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     (args.out / "rtlsim_speed.json").write_text(json.dumps({
-        "network": what, "input_shape": list(net.input_shape), "frames": args.frames,
-        "harness_build_seconds": round(build_seconds, 1), "simulated_cycles": sim.last_cycles,
-        "runs": len(runs), "cycles_per_second_wall": cps, "cycles_per_cpu_second": cpu_cps,
-        "median_cycles_per_cpu_second": median_cpu_cps, "target_cycles_per_second": TARGET_CPS,
-        "cycles_per_frame": timing.cycles_per_frame, "latency_cycles": timing.latency,
-        "simulated_frames_per_second": cps / timing.cycles_per_frame, "bit_exact": exact,
-        "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+        "network": what, "input_shape": list(net.input_shape), "frames": args.frames, "runs": args.runs,
+        "harness": "profile-guided", **best, "target_cycles_per_second": TARGET_CPS,
+        "plain": kinds["plain"], "bit_exact": exact, "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
     }, indent=1) + "\n")
     print(f"figures: {args.out / 'rtlsim_speed.json'}")
     return 0 if exact else 1
+
+
+def measure(sim: RtlSim, frames: np.ndarray, expected: np.ndarray, runs: int) -> dict[str, float | int | bool]:
+    """Build `sim` (timed; cached when unchanged), run `frames` `runs` times; print and return its figures."""
+    t0 = time.perf_counter()
+    sim.compile()
+    build_seconds = time.perf_counter() - t0
+    print(f"{sim.kind} harness: verilator build {build_seconds:.1f} s (cached when unchanged)")
+    exact, rows = True, []
+    for _ in range(max(1, runs)):
+        out, done = sim.run(frames)
+        exact = exact and bool(np.array_equal(out, expected))
+        rows.append((sim.last_cycles / sim.last_seconds, sim.last_cycles / sim.last_cpu_seconds, sim.last_seconds,
+                     sim.last_cpu_seconds))
+    timing = RtlSim.timing(done)
+    rows.sort(key=lambda r: r[1])
+    cps, cpu_cps, seconds, cpu_seconds = rows[-1]  # the best run (CPU time)
+    median_cpu_cps = float(np.median([r[1] for r in rows]))
+    print(f"  frames: {len(frames)}, simulated cycles: {sim.last_cycles}, best of {len(rows)} runs: {seconds:.3f} s "
+          f"wall, {cpu_seconds:.3f} s CPU")
+    print(f"  simulated cycles/s: {cps / 1e6:.3f} M wall-clock, {cpu_cps / 1e6:.3f} M per CPU-second, median "
+          f"{median_cpu_cps / 1e6:.3f} M (target >= {TARGET_CPS / 1e6:.1f} M)")
+    print(f"  cycles per frame (steady state): {timing.cycles_per_frame:.1f}; first-frame latency: "
+          f"{timing.latency} cycles; simulated frames/s: {cps / timing.cycles_per_frame:.1f}")
+    print(f"  bit-exact vs golden: {exact}")
+    return {"harness_build_seconds": round(build_seconds, 1), "simulated_cycles": sim.last_cycles,
+            "cycles_per_second_wall": cps, "cycles_per_cpu_second": cpu_cps,
+            "median_cycles_per_cpu_second": median_cpu_cps, "cycles_per_frame": timing.cycles_per_frame,
+            "latency_cycles": timing.latency, "simulated_frames_per_second": cps / timing.cycles_per_frame,
+            "bit_exact": exact}
 
 
 if __name__ == "__main__":

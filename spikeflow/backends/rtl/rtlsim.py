@@ -25,6 +25,8 @@ from spikeflow.backends.rtl.tools import (
     HARNESS_CPU,
     HARNESS_LAYOUT,
     HARNESS_OPTIMISE,
+    HARNESS_PROFILE_GENERATE,
+    HARNESS_PROFILE_USE,
     cache_root,
     cpu_id,
     replace_atomically,
@@ -36,6 +38,8 @@ from spikeflow.hw.sources import hardware_folder
 
 HARNESS_TEMPLATE = "spikeflow_harness.cpp.j2"
 MIN_TIMING_FRAMES = 3  # frames 1..N-1 give the steady state; frame 0 the latency
+PROFILE_FRAMES = 4  # random frames the instrumented harness runs for its profile (profile_guided)
+PROFILE_MAX_CYCLES = 400_000  # ... stopped after this many cycles (the steady state is reached well before)
 
 
 @dataclass
@@ -73,42 +77,93 @@ def harness_key(flags: list[str], sources: list[Path], env: dict[str, str], cpu:
 class RtlSim:
     """Compile (once, cached in build.out_dir/harness) and run the Verilator harness of `build`."""
 
-    def __init__(self, build: RtlBuild, jobs: int = 2):
+    def __init__(self, build: RtlBuild, jobs: int = 2, profile_guided: bool = False):
         self.build = build
         self.jobs = jobs
+        self.profile_guided = profile_guided  # compile twice, the second time with the profile of a run (tools.py)
         self.obj_dir = build.out_dir / "harness"
         self.exe = self.obj_dir / "spikeflow_harness"
         self.harness = self.obj_dir / "spikeflow_harness.cpp"
-        self.cpu_stamp = self.obj_dir / "spikeflow_harness.cpu"  # the processor the executable was built for
+        self.stamp = self.obj_dir / "spikeflow_harness.cpu"  # the processor and the kind of build of the executable
         self.last_cycles = 0  # simulated cycles of the last run
         self.last_seconds = 0.0  # wall time of the last run's simulation loop (without file I/O)
         self.last_cpu_seconds = 0.0  # CPU time of that loop (differs from wall time on a busy machine)
+
+    @property
+    def kind(self) -> str:
+        return "profile-guided" if self.profile_guided else "plain"
 
     def compile(self) -> Path:
         render_harness(self.build, self.harness)
         sources = [*self.build.sources, self.harness]
         cpu = cpu_id()
+        stamp = f"{cpu}\n{self.kind}"
         if (self.exe.is_file() and all(self.exe.stat().st_mtime > s.stat().st_mtime for s in sources)
-                and self.cpu_stamp.is_file() and self.cpu_stamp.read_text() == cpu):
+                and self.stamp.is_file() and self.stamp.read_text() == stamp):
             return self.exe
         flags = ["--cc", "--exe", "--build", *HARNESS_OPTIMISE, "-Wno-fatal", *HARNESS_LAYOUT, *HARNESS_ARITH,
                  "--top-module", self.build.top, "-CFLAGS", "-O3", *HARNESS_CPU]
         env = verilator_env()
-        cached = cache_root() / "harness" / harness_key(flags, sources, env, cpu) / self.exe.name
+        key_flags = [*flags, *HARNESS_PROFILE_USE] if self.profile_guided else flags
+        cached = cache_root() / "harness" / harness_key(key_flags, sources, env, cpu) / self.exe.name
         if cached.is_file():  # the same RTL text and harness built before (ROM images are read at run time)
             self.obj_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy2(cached, self.exe)
-            self.cpu_stamp.write_text(cpu)
+            self.stamp.write_text(stamp)
             return self.exe
+        if self.stamp.is_file() and self.stamp.read_text().split("\n")[-1] != self.kind:
+            self._remove_objects()  # compiled with other options than these: make would keep them
+        if self.profile_guided:
+            self._remove_objects()
+            self._verilate([*flags, *HARNESS_PROFILE_GENERATE], env)
+            self._profile_run()
+            self._remove_objects()
+            self._verilate([*flags, *HARNESS_PROFILE_USE], env)
+            for profile in self.obj_dir.glob("*.gcda"):
+                profile.unlink()
+        else:
+            self._verilate(flags, env)
+        self.stamp.write_text(stamp)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(cached, lambda tmp: shutil.copy2(self.exe, tmp))
+        return self.exe
+
+    def _verilate(self, flags: list[str], env: dict[str, str]) -> None:
         cmd = ["verilator", *flags, "-j", str(self.jobs), "-Mdir", str(self.obj_dir), "-o", self.exe.name,
                *[str(s) for s in self.build.sources], str(self.harness)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SpikeflowError(f"verilator harness build failed in {self.obj_dir}:\n{proc.stderr[-4000:]}")
-        self.cpu_stamp.write_text(cpu)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(cached, lambda tmp: shutil.copy2(self.exe, tmp))
-        return self.exe
+
+    def _remove_objects(self) -> None:
+        for path in [self.exe, *self.obj_dir.glob("*.o"), *self.obj_dir.glob("*.a"), *self.obj_dir.glob("*.gcda")]:
+            path.unlink(missing_ok=True)
+
+    def _profile_run(self) -> None:
+        """Run the instrumented harness on PROFILE_FRAMES random frames (at most PROFILE_MAX_CYCLES cycles), which
+        leaves GCC's profile (*.gcda) in the object folder."""
+        fmt = self.build.stream
+        frames = np.random.default_rng(0).integers(0, 256, size=(PROFILE_FRAMES, *fmt.input_shape), dtype=np.uint8)
+        proc, _ = self._execute(fmt.pack_frames(frames), PROFILE_FRAMES, PROFILE_MAX_CYCLES, None)
+        if proc.returncode not in (0, 1):  # 1: stopped at the cycle limit, which is enough for a profile
+            raise SpikeflowError(f"the instrumented RTL harness failed (exit {proc.returncode}) in {self.obj_dir}: "
+                                 f"{proc.stdout}{proc.stderr}".strip())
+        if not any(self.obj_dir.glob("*.gcda")):
+            raise SpikeflowError(f"the instrumented RTL harness left no profile (*.gcda) in {self.obj_dir}")
+
+    def _execute(self, payload: bytes, n: int, max_cycles: int,
+                 timeout_s: float | None) -> tuple[subprocess.CompletedProcess[str], bytes]:
+        """Run the executable on n packed frames: its process and its output file's bytes."""
+        with tempfile.TemporaryDirectory() as tmp:
+            fin, fout = Path(tmp) / "frames.bin", Path(tmp) / "out.bin"
+            fin.write_bytes(payload)
+            try:
+                proc = subprocess.run([str(self.exe), str(fin), str(n), str(fout), str(int(max_cycles))],
+                                      capture_output=True, text=True, cwd=self.build.out_dir, timeout=timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                raise DeviceTimeoutError(f"RTL simulation of {n} frame(s) did not answer within {timeout_s:.0f} s "
+                                         f"(wall clock)") from exc
+            return proc, fout.read_bytes() if fout.is_file() else b""
 
     def run(self, frames: np.ndarray, max_cycles: int | None = None,
             timeout_s: float | None = None) -> tuple[np.ndarray, list[int]]:
@@ -129,25 +184,16 @@ class RtlSim:
         fmt = self.build.stream
         payload = fmt.pack_frames(frames)
         n = len(payload) // fmt.frame_bytes
-        exe = self.compile()
+        self.compile()
         if max_cycles is None:
             max_cycles = limits_from_estimate(self.build.estimated_cycles_per_frame, n).run
-        with tempfile.TemporaryDirectory() as tmp:
-            fin, fout = Path(tmp) / "frames.bin", Path(tmp) / "out.bin"
-            fin.write_bytes(payload)
-            try:
-                proc = subprocess.run([str(exe), str(fin), str(n), str(fout), str(int(max_cycles))],
-                                      capture_output=True, text=True, cwd=self.build.out_dir, timeout=timeout_s)
-            except subprocess.TimeoutExpired as exc:
-                raise DeviceTimeoutError(f"RTL simulation of {n} frame(s) did not answer within {timeout_s:.0f} s "
-                                         f"(wall clock)") from exc
-            if proc.returncode == 1:
-                raise DeviceTimeoutError(f"RTL simulation did not finish within {int(max_cycles):,} cycles: "
-                                         f"{proc.stdout}{proc.stderr}".strip())
-            if proc.returncode != 0:
-                raise SpikeflowError(f"the RTL harness failed (exit {proc.returncode}): "
+        proc, raw = self._execute(payload, n, max_cycles, timeout_s)
+        if proc.returncode == 1:
+            raise DeviceTimeoutError(f"RTL simulation did not finish within {int(max_cycles):,} cycles: "
                                      f"{proc.stdout}{proc.stderr}".strip())
-            raw = fout.read_bytes()
+        if proc.returncode != 0:
+            raise SpikeflowError(f"the RTL harness failed (exit {proc.returncode}): "
+                                 f"{proc.stdout}{proc.stderr}".strip())
         stats = proc.stdout.split()
         if len(stats) >= 8 and stats[0] == "cycles" and stats[4] == "seconds":
             self.last_cycles, self.last_seconds = int(stats[1]), float(stats[5])

@@ -34,6 +34,14 @@ HARNESS_ARITH = ("-DSPIKEFLOW_WORD_ARITH",)
 # stamp beside it name this one (cpu_id).
 HARNESS_CPU = ("-CFLAGS", "-march=native")
 
+# Profile-guided optimisation of the fast harness (RtlSim(profile_guided=True)): the harness is compiled with
+# instrumentation, runs a few random frames, and is compiled again with GCC's profile of that run, which lays out
+# its branches and code for the steady state (bench/rtlsim_speed.py measures it against the plain build). It takes
+# two compiles, so it is for long runs: the benches, soaks and streams, not for the short checks of the flow.
+HARNESS_PROFILE_GENERATE = ("-CFLAGS", "-fprofile-generate", "-LDFLAGS", "-fprofile-generate")
+HARNESS_PROFILE_USE = ("-CFLAGS", "-fprofile-use", "-CFLAGS", "-fprofile-correction",
+                       "-CFLAGS", "-Wno-missing-profile", "-LDFLAGS", "-fprofile-use")
+
 
 def cpu_id() -> str:
     """This machine's processor as a compiler targeting it sees it: the model name and feature flags of

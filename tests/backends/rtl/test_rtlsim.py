@@ -70,12 +70,40 @@ def test_an_executable_built_for_another_processor_is_not_run(tmp_path, monkeypa
     frames = np.random.default_rng(4).integers(0, 256, size=(3, 3, 12, 10), dtype=np.uint8)
     v, _, build = simulate_frames(net, frames, tmp_path / "rtl")
     sim = RtlSim(build)
-    assert sim.cpu_stamp.read_text() == cpu_id()
-    sim.cpu_stamp.write_text("x86_64 some other processor")
+    assert sim.stamp.read_text() == f"{cpu_id()}\nplain"
+    sim.stamp.write_text("x86_64 some other processor\nplain")
     sim.exe.write_bytes(b"#!/bin/sh\nexit 7\n")  # stands for an executable this CPU cannot run
     out, _ = sim.run(frames)
     assert np.array_equal(out, v) and np.array_equal(out, run_counts(net, frames))
-    assert sim.cpu_stamp.read_text() == cpu_id()
+    assert sim.stamp.read_text() == f"{cpu_id()}\nplain"
+
+
+def test_profile_guided_harness(tmp_path, monkeypatch):
+    """profile_guided=True: an instrumented build leaves a profile, the executable is rebuilt with it, gives the
+    golden model's values, and is cached apart from the plain build (which an existing folder does not reuse)."""
+    require_verilator()
+    monkeypatch.setenv("SPIKEFLOW_CACHE", str(tmp_path / "cache"))
+    net = _small()
+    frames = np.random.default_rng(6).integers(0, 256, size=(4, 3, 12, 10), dtype=np.uint8)
+    plain, _, build = simulate_frames(net, frames, tmp_path / "rtl")
+    profiles: list[int] = []
+    profile_run = RtlSim._profile_run
+
+    def recorded(self: RtlSim) -> None:
+        profile_run(self)
+        profiles.append(len(list(self.obj_dir.glob("*.gcda"))))
+
+    monkeypatch.setattr(RtlSim, "_profile_run", recorded)
+    sim = RtlSim(build, profile_guided=True)
+    out, _ = sim.run(frames)
+    assert profiles and profiles[0] >= 1  # the instrumented run wrote its profile
+    assert np.array_equal(out, plain) and np.array_equal(out, run_counts(net, frames))
+    assert sim.stamp.read_text() == f"{cpu_id()}\nprofile-guided"
+    assert not list(sim.obj_dir.glob("*.gcda"))
+    assert len(list((tmp_path / "cache" / "harness").glob("*/spikeflow_harness"))) == 2
+    again = RtlSim(build)  # the plain kind again: from the cache, not the profile-guided executable
+    assert np.array_equal(again.run(frames)[0], plain) and again.stamp.read_text().endswith("\nplain")
+    assert len(profiles) == 1
 
 
 @pytest.mark.slow
