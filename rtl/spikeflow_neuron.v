@@ -156,7 +156,7 @@ end
 
 // ---------------------------------------------------------------- S0: issue
 reg [NFW-1:0] nf;
-reg [SFW-1:0] sf;
+wire [SFW-1:0] sf;    // the slice of the window (spikeflow_slice_select, below)
 reg [TW-1:0]  tp;
 reg [WAW-1:0] waddr;  // weight word nf*SF + sf
 
@@ -190,40 +190,25 @@ end
 always @(posedge clk) begin
     if (rst) begin
         nf <= 0;
-        sf <= 0;
         tp <= 0;
         waddr <= 0;
     end else if (issue) begin
         if (tp == T_LAST) begin
             tp <= 0;
             waddr <= win_last ? {WAW{1'b0}} : waddr + 1'b1;
-            if (sf == SF_LAST) begin
-                sf <= 0;
-                nf <= nf == NF_LAST ? {NFW{1'b0}} : nf + 1'b1;
-            end else begin
-                sf <= sf + 1'b1;
-            end
+            if (sf == SF_LAST) nf <= nf == NF_LAST ? {NFW{1'b0}} : nf + 1'b1;
         end else begin
             tp <= tp + 1'b1;
         end
     end
 end
 
-// the slice of the window this item works on, reduced to what the products need. An AND-OR select with a
-// one-hot register (sf_hot[q] = (sf == q)): a balanced OR of SF terms, log6 deep, where an if-chain or a
-// variable part-select (s_axis_tdata[sf*SIMD*IN_BITS +: ...]) becomes a mux chain or a barrel shifter over the
-// whole window
-reg [SF-1:0] sf_hot;
-always @(posedge clk) begin
-    if (rst) sf_hot <= {{(SF-1){1'b0}}, 1'b1};
-    else if (issue && tp == T_LAST) sf_hot <= sf == SF_LAST ? {{(SF-1){1'b0}}, 1'b1} : sf_hot << 1;
-end
-reg [SIMD*IN_BITS-1:0] xs;
-integer q;
-always @* begin
-    xs = {SIMD*IN_BITS{1'b0}};
-    for (q = 0; q < SF; q = q + 1) xs = xs | (s_axis_tdata[q*SIMD*IN_BITS +: SIMD*IN_BITS] & {SIMD*IN_BITS{sf_hot[q]}});
-end
+// the slice of the window this item works on (sf advances with the last pass over a slice), reduced below to what
+// the products need: an AND-OR select with a one-hot register for synthesis, a part-select in the fast harness,
+// proven equal (spikeflow_slice_select)
+wire [SIMD*IN_BITS-1:0] xs;
+spikeflow_slice_select #(.SF(SF), .WIDTH(SIMD*IN_BITS), .SFW(SFW))
+    u_slice (.clk(clk), .rst(rst), .step(issue && tp == T_LAST), .window(s_axis_tdata), .sf(sf), .slice(xs));
 wire [SIMD*XB-1:0]      x0;
 
 genvar ge;

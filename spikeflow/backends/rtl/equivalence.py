@@ -14,6 +14,11 @@ Both formulations are free-running pipelines without feedback. The proof has thr
 3. Once for the library: the popcount idiom the harness runs equals that sum for every 64-bit word (ABC).
 Together: the two give the same psum at every cycle from the LATENCY-th on, from any initial state.
 
+The window slice a neuron unit works on (rtl/spikeflow_slice_select.v) also has two formulations, an AND-OR with a
+one-hot register (synthesis) and a part-select (the harness). Their equality rests on an invariant of the state
+(the one-hot register is 1 << sf), so it is proven by temporal induction from reset (Yosys `sat -tempinduct` on the
+module's SPIKEFLOW_FORMAL assertions), for each (SF, WIDTH) the design has.
+
 Results are cached by the parameters, the text of the library files and the tools' versions.
 """
 
@@ -40,6 +45,8 @@ from spikeflow.errors import SpikeflowError, ToolMissingError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIBRARY = ("spikeflow_lane_sum.v", "spikeflow_adder_tree.v")
+SLICE_SELECT = "spikeflow_slice_select.v"
+SLICE_MAX_STEPS = 4  # induction lengths tried (the invariant is inductive at length 1)
 CHECK_VERSION = 2  # bump when the scripts or the rules below change (invalidates the cache)
 # state elements other than a plain $dff (enables, resets, latches, memories): the check refuses them
 STATEFUL_TYPES = ("$dffe", "$sdff", "$sdffe", "$sdffce", "$adff", "$adffe", "$aldff", "$aldffe", "$dffsr",
@@ -455,4 +462,93 @@ def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, t
     order = sorted(distinct, key=lambda p: -p.pe * p.simd)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         done = dict(zip(order, pool.map(one, order), strict=True))
+    return [done[p] for p in params]
+
+
+# ---------------------------------------------------------------- the window slice select
+@dataclass(frozen=True)
+class SliceSelectParams:
+    """The parameters of one spikeflow_slice_select, as spikeflow_neuron derives them."""
+
+    sf: int  # slices per window: N_IN / SIMD
+    width: int  # bits per slice: SIMD * IN_BITS
+
+    @classmethod
+    def of_neuron(cls, p: dict[str, Any]) -> SliceSelectParams:
+        return cls(sf=int(p["N_IN"]) // int(p["SIMD"]), width=int(p["SIMD"]) * int(p["IN_BITS"]))
+
+    @property
+    def label(self) -> str:
+        return f"SF={self.sf} WIDTH={self.width}"
+
+
+@dataclass
+class SliceSelectResult:
+    params: SliceSelectParams
+    verdict: str  # "equivalent", "different", "undecided"
+    detail: str
+    seconds: float
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self.params), "verdict": self.verdict, "detail": self.detail,
+                "seconds": round(self.seconds, 2), "cached": self.cached}
+
+
+def slice_select_instances(rtl_dir: Path) -> list[tuple[str, SliceSelectParams]]:
+    """(instance name, slice-select parameters) of every neuron unit of a generated design (instances.json)."""
+    instances = json.loads((rtl_dir / "instances.json").read_text())
+    return [(inst["instance"], SliceSelectParams.of_neuron(inst["parameters"])) for inst in instances
+            if inst["module"] in ("spikeflow_neuron", "spikeflow_head")]
+
+
+def prove_slice_select(params: SliceSelectParams, library: Path, work: Path,
+                       timeout_s: float = 600.0) -> SliceSelectResult:
+    """Prove `library`/spikeflow_slice_select.v's assertions for `params` by temporal induction from reset."""
+    started = time.time()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "slice_select.log"
+    log.write_text("")
+    script = _render("slice_select_proof.ys.j2", work / "slice_select.ys", sf=params.sf, width=params.width,
+                     source=str((library / SLICE_SELECT).resolve()), max_steps=SLICE_MAX_STEPS)
+    try:
+        text = _run([str(find_yosys()), script.name], work, log, timeout_s)
+    except TimeoutError as exc:
+        return SliceSelectResult(params, "undecided", str(exc), time.time() - started)
+    if "Induction step proven: SUCCESS!" in text:
+        verdict, detail = "equivalent", ("one-hot register == 1 << sf and the two selects equal in every state "
+                                         "reachable from reset (Yosys sat -tempinduct)")
+    elif "FAIL!" in text:
+        verdict, detail = "different", f"Yosys found a reachable state where an assertion fails ({log})"
+    else:
+        verdict, detail = "undecided", f"no induction within {SLICE_MAX_STEPS} steps ({log})"
+    return SliceSelectResult(params, verdict, detail, time.time() - started)
+
+
+def check_slice_selects(params: list[SliceSelectParams], library: Path, timeout_s: float = 600.0,
+                        cache: Path | None = None) -> list[SliceSelectResult]:
+    """prove_slice_select for each distinct parameter set, cached by key (an equivalent verdict is kept)."""
+    cache = cache_root() / "equivalence" if cache is None else cache
+    done: dict[SliceSelectParams, SliceSelectResult] = {}
+    for p in dict.fromkeys(params):
+        h = hashlib.sha256(json.dumps({"slice": asdict(p), "version": CHECK_VERSION, "steps": SLICE_MAX_STEPS,
+                                       "tools": yosys_version()}, sort_keys=True).encode())
+        h.update((library / SLICE_SELECT).read_bytes())
+        h.update((TEMPLATE_DIR / "slice_select_proof.ys.j2").read_bytes())
+        entry = cache / f"slice-{h.hexdigest()[:24]}.json"
+        if entry.is_file():
+            data = json.loads(entry.read_text())
+            done[p] = SliceSelectResult(p, data["verdict"], data["detail"], data["seconds"], cached=True)
+            continue
+        with tempfile.TemporaryDirectory(prefix="spikeflow-slice-") as tmp:
+            done[p] = prove_slice_select(p, library, Path(tmp), timeout_s)
+            if done[p].verdict != "equivalent":
+                kept = cache / "failed" / entry.stem
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(tmp, kept)
+                done[p].detail += f" (files kept in {kept})"
+        if done[p].verdict == "equivalent":
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(done[p].as_dict())
+            replace_atomically(entry, lambda tmp, text=text: tmp.write_text(text))
     return [done[p] for p in params]

@@ -29,13 +29,16 @@ def step_rtl(build: BuildDir, cfg: BuildConfig) -> None:
 
 
 def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
-    """Every neuron unit's lane sums proven equal in their two formulations (spikeflow.backends.rtl.equivalence):
-    report/equivalence.json. A difference, or a proof that did not finish, stops the build."""
+    """Every neuron unit's lane sums and window slice select proven equal in their two formulations
+    (spikeflow.backends.rtl.equivalence): report/equivalence.json. A difference, or a proof that did not finish,
+    stops the build."""
     from spikeflow.backends.rtl.equivalence import (
         EquivalenceError,
         check_lane_sums,
         check_popcount,
+        check_slice_selects,
         lane_sum_instances,
+        slice_select_instances,
     )
     from spikeflow.backends.rtl.synth import find_yosys, synth_jobs, yosys_version
 
@@ -52,21 +55,33 @@ def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
     for (name, params), result in zip(pairs, results, strict=True):
         print(f"     {name:<14} {params.label:<58} {result.verdict}"
               f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
-    failed = [(name, r) for (name, _), r in zip(pairs, results, strict=True) if r.verdict != "equivalent"]
+    slices = slice_select_instances(build.rtl)
+    selects = check_slice_selects([p for _, p in slices], build.rtl / "lib")
+    print(f"   {len(slices)} window slice select(s): one-hot AND-OR (synthesised) against part-select (fast harness), "
+          f"by induction from reset", flush=True)
+    for (name, params), result in zip(slices, selects, strict=True):
+        print(f"     {name:<14} {params.label:<58} {result.verdict}"
+              f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
+    failed = [(name, r.params.label, "lane sums'", r.verdict, r.detail)
+              for (name, _), r in zip(pairs, results, strict=True) if r.verdict != "equivalent"]
+    failed += [(name, r.params.label, "window slice select's", r.verdict, r.detail)
+               for (name, _), r in zip(slices, selects, strict=True) if r.verdict != "equivalent"]
     write_report(build.root, "equivalence", {
         "method": "per neuron unit: pipeline shape (plain flip-flops, no loop, every input-to-output path crossing "
                   "LATENCY of them) and combinational equivalence with the flip-flops as wires, lane by lane: "
                   "polynomials over the input bits (spikeflow.backends.rtl.algebraic), ABC iprove where those do "
-                  "not decide; once, the popcount idiom against the sum of the bits (ABC iprove)",
+                  "not decide; once, the popcount idiom against the sum of the bits (ABC iprove); per window slice "
+                  "select, its one-hot invariant and the two selects' equality by temporal induction from reset "
+                  "(Yosys sat -tempinduct)",
         "tool": yosys_version(), "seconds": round(time.time() - started, 1),
         "popcount": popcount.as_dict(),
         "instances": [{"instance": name, **r.as_dict()} for (name, _), r in zip(pairs, results, strict=True)],
+        "slice_selects": [{"instance": name, **r.as_dict()} for (name, _), r in zip(slices, selects, strict=True)],
         "equivalent": not failed,
     })
     if failed:
-        name, r = failed[0]
-        raise EquivalenceError(f"{name} ({r.params.label}): the lane sums' two formulations are {r.verdict}: "
-                               f"{r.detail}")
+        name, label, what, verdict, detail = failed[0]
+        raise EquivalenceError(f"{name} ({label}): the {what} two formulations are {verdict}: {detail}")
     print(f"   all equivalent; report: {build.report / 'equivalence.json'}")
 
 

@@ -14,11 +14,16 @@ import pytest
 
 from spikeflow.backends.rtl.equivalence import (
     LIBRARY,
+    SLICE_SELECT,
     LaneSumParams,
+    SliceSelectParams,
     check_lane_sums,
+    check_slice_selects,
     lane_sum_instances,
     prove_lane_sum,
     prove_popcount,
+    prove_slice_select,
+    slice_select_instances,
 )
 from spikeflow.hw.sources import hardware_folder
 from tests.conftest import IN_CI
@@ -194,6 +199,47 @@ def test_the_equiv_step_reports_every_neuron_unit(tmp_path: Path, monkeypatch: p
     assert report["popcount"]["verdict"] == "equivalent"
     assert [row["instance"] for row in report["instances"]] == ["u_conv0", "u_head"]
     assert {row["verdict"] for row in report["instances"]} == {"equivalent"}
+    assert [(row["instance"], row["sf"], row["verdict"]) for row in report["slice_selects"]] == [
+        ("u_conv0", 1, "equivalent"), ("u_head", 1, "equivalent")]
+
+
+@pytest.mark.parametrize("params", [SliceSelectParams(1, 5), SliceSelectParams(3, 7), SliceSelectParams(4, 576),
+                                    SliceSelectParams(32, 16)], ids=lambda p: p.label.replace(" ", "-"))
+def test_the_slice_selects_are_proven_equal(tmp_path: Path, params: SliceSelectParams) -> None:
+    _need_tools()
+    result = prove_slice_select(params, RTL, tmp_path)
+    assert result.verdict == "equivalent", result.detail
+
+
+@pytest.mark.parametrize("wrong", [
+    ("window[sf*WIDTH +: WIDTH]", "window[(sf+1'b1)*WIDTH +: WIDTH]"),  # the word select one slice off
+    ("sf_hot << 1;", "sf_hot << 2;"),  # the one-hot register skips a slice
+    ("sf <= sf == SF_LAST ? {SFW{1'b0}} : sf + 1'b1;", "sf <= sf + 1'b1;"),  # the counter does not wrap at SF
+], ids=["word-select-offset", "one-hot-skips", "counter-no-wrap"])
+def test_a_wrong_slice_select_is_caught(tmp_path: Path, wrong: tuple[str, str]) -> None:
+    _need_tools()
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    text = (RTL / SLICE_SELECT).read_text()
+    assert wrong[0] in text
+    (lib / SLICE_SELECT).write_text(text.replace(wrong[0], wrong[1]))
+    [result] = check_slice_selects([SliceSelectParams(3, 4)], lib, cache=tmp_path / "cache")
+    assert result.verdict == "different", result.detail
+    assert not list((tmp_path / "cache").glob("slice-*.json"))  # a failed proof is not cached
+
+
+def test_slice_select_instances_come_from_the_neurons(tmp_path: Path) -> None:
+    import numpy as np
+
+    from spikeflow.backends.rtl import generate_rtl
+    from spikeflow.hw.folding import LayerFolding
+    from spikeflow.ir.random import random_network
+
+    net = random_network(np.random.default_rng(3), input_shape=(3, 8, 8), channels=(4, 6), pool_after=(True, False),
+                         head_channels=5, name="eq")
+    build = generate_rtl(net, tmp_path / "rtl", folding={"conv1": LayerFolding(2, 12, True)})
+    slices = dict(slice_select_instances(build.out_dir))
+    assert slices["u_conv1"] == SliceSelectParams(sf=3, width=24)  # 36 elements of 2 bits, 12 per cycle
 
 
 def test_the_reassociation_bench_proves_a_bit_plane_sum_by_both_methods_and_the_popcount(tmp_path: Path) -> None:
