@@ -117,7 +117,7 @@ class RtlSim:
             self._remove_objects()
             self._verilate([*flags, *HARNESS_PROFILE_GENERATE], env)
             self._profile_run()
-            self._remove_objects()
+            self._remove_objects(keep_profile=True)
             self._verilate([*flags, *HARNESS_PROFILE_USE], env)
             for profile in self.obj_dir.glob("*.gcda"):
                 profile.unlink()
@@ -135,8 +135,9 @@ class RtlSim:
         if proc.returncode != 0:
             raise SpikeflowError(f"verilator harness build failed in {self.obj_dir}:\n{proc.stderr[-4000:]}")
 
-    def _remove_objects(self) -> None:
-        for path in [self.exe, *self.obj_dir.glob("*.o"), *self.obj_dir.glob("*.a"), *self.obj_dir.glob("*.gcda")]:
+    def _remove_objects(self, keep_profile: bool = False) -> None:
+        profiles = [] if keep_profile else list(self.obj_dir.glob("*.gcda"))
+        for path in [self.exe, *self.obj_dir.glob("*.o"), *self.obj_dir.glob("*.a"), *profiles]:
             path.unlink(missing_ok=True)
 
     def _profile_run(self) -> None:

@@ -86,24 +86,27 @@ def test_profile_guided_harness(tmp_path, monkeypatch):
     net = _small()
     frames = np.random.default_rng(6).integers(0, 256, size=(4, 3, 12, 10), dtype=np.uint8)
     plain, _, build = simulate_frames(net, frames, tmp_path / "rtl")
-    profiles: list[int] = []
-    profile_run = RtlSim._profile_run
+    builds: list[tuple[str, int]] = []  # each compile's profile option and the profiles (*.gcda) there
+    verilate = RtlSim._verilate
 
-    def recorded(self: RtlSim) -> None:
-        profile_run(self)
-        profiles.append(len(list(self.obj_dir.glob("*.gcda"))))
+    def recorded(self: RtlSim, flags: list[str], env: dict[str, str]) -> None:
+        kind = next((f for f in flags if f.startswith("-fprofile-")), "")
+        builds.append((kind, len(list(self.obj_dir.glob("*.gcda")))))
+        verilate(self, flags, env)
 
-    monkeypatch.setattr(RtlSim, "_profile_run", recorded)
+    monkeypatch.setattr(RtlSim, "_verilate", recorded)
     sim = RtlSim(build, profile_guided=True)
     out, _ = sim.run(frames)
-    assert profiles and profiles[0] >= 1  # the instrumented run wrote its profile
+    # instrumented, then compiled with the profile that the run in between left
+    assert [kind for kind, _ in builds] == ["-fprofile-generate", "-fprofile-use"]
+    assert builds[0][1] == 0 and builds[1][1] >= 1
     assert np.array_equal(out, plain) and np.array_equal(out, run_counts(net, frames))
     assert sim.stamp.read_text() == f"{cpu_id()}\nprofile-guided"
     assert not list(sim.obj_dir.glob("*.gcda"))
     assert len(list((tmp_path / "cache" / "harness").glob("*/spikeflow_harness"))) == 2
     again = RtlSim(build)  # the plain kind again: from the cache, not the profile-guided executable
     assert np.array_equal(again.run(frames)[0], plain) and again.stamp.read_text().endswith("\nplain")
-    assert len(profiles) == 1
+    assert len(builds) == 2
 
 
 @pytest.mark.slow
