@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shutil
@@ -89,9 +90,11 @@ def verilator_env(env: dict[str, str] | None = None) -> dict[str, str]:
     if "OBJCACHE" not in env and shutil.which("ccache", path=env["PATH"]):
         # Verilator's makefiles prefix each compile with $(OBJCACHE). Every harness and cocotb build compiles
         # Verilator's runtime (verilated.cpp alone takes 8 s at -O3), and the same small designs recur: ccache
-        # keeps the objects, in spikeflow's cache, so that an empty SPIKEFLOW_CACHE starts empty here too.
+        # keeps the objects, in spikeflow's cache, so that an empty SPIKEFLOW_CACHE starts empty here too; one
+        # store per processor, since the harness is compiled with -march=native and ccache does not hash the CPU.
         env["OBJCACHE"] = "ccache"
-        env.setdefault("CCACHE_DIR", str(cache_root() / "ccache"))
+        cpu = hashlib.sha256(cpu_id().encode()).hexdigest()[:12]
+        env.setdefault("CCACHE_DIR", str(cache_root() / "ccache" / cpu))
     return env
 
 
