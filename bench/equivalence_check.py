@@ -3,8 +3,9 @@ shipped checkpoint's IR, or a random network of its architecture), default (buil
 
     python bench/equivalence_check.py [--tiny-ir build/sim/ir] [--default-ir build/default/ir] [--out build/bench]
 
-Each distinct lane-sum parameter set is proven once (cached across runs). Prints one line per instance and writes
-OUT/equivalence.json; exits 1 unless every instance is proven equivalent.
+Each distinct lane-sum parameter set is proven once (cached across runs), and so is each window slice select (by
+induction from reset). Prints one line per instance and proof and writes OUT/equivalence.json; exits 1 unless
+every one is proven equivalent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from spikeflow.backends.rtl import generate_rtl
-from spikeflow.backends.rtl.equivalence import check_lane_sums, check_popcount, lane_sum_instances
+from spikeflow.backends.rtl.equivalence import (
+    check_lane_sums,
+    check_popcount,
+    check_slice_selects,
+    lane_sum_instances,
+    slice_select_instances,
+)
 from spikeflow.backends.rtl.synth import synth_jobs
 from spikeflow.hw.sources import hardware_folder
 from spikeflow.ir import FewdIFNetwork, load_network
@@ -60,7 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         for (inst, params), r in zip(pairs, results, strict=True):
             print(f"{name:<8} {inst:<10} {params.label:<58} {r.verdict:<11} "
                   f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
-            rows.append({"design": name, "network": net.name, "instance": inst, **r.as_dict()})
+            rows.append({"design": name, "network": net.name, "instance": inst, "proof": "lane sums", **r.as_dict()})
+        slices = slice_select_instances(rtl.out_dir)
+        for (inst, params), r in zip(slices, check_slice_selects([p for _, p in slices], rtl.out_dir / "lib"),
+                                     strict=True):
+            print(f"{name:<8} {inst:<10} {'slice select ' + params.label:<58} {r.verdict:<11} "
+                  f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
+            rows.append({"design": name, "network": net.name, "instance": inst, "proof": "slice select",
+                         **r.as_dict()})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     ok = all(r["verdict"] == "equivalent" for r in rows)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "popcount": popcount.as_dict(), "rows": rows, "all_equivalent": ok and popcount.verdict == "equivalent",
         "seconds": round(time.time() - started, 1), "commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n")
-    print(f"{len(rows)} neuron units, {'all equivalent' if ok else 'NOT all equivalent'}; "
+    units = sum(r["proof"] == "lane sums" for r in rows)
+    print(f"{units} neuron units (lane sums and slice selects), {'all equivalent' if ok else 'NOT all equivalent'}; "
           f"{time.time() - started:.0f} s; {args.out / 'equivalence.json'}")
     return 0 if ok and popcount.verdict == "equivalent" else 1
 

@@ -11,7 +11,8 @@ shapes. Builds the RTL with the default folding, runs back-to-back frames --runs
 per second (simulation loop only, no compile or file I/O) of the best and the median run, steady-state cycles per
 frame and frames per second, twice: for the plain harness (what the flow's short checks build) and for the
 profile-guided one (RtlSim(profile_guided=True): compiled a second time with GCC's profile of a run; for long
-runs), whose figures are the JSON's top level (the plain one's under "plain"). On this shared machine a run's speed moves by 10 % and more with the neighbours' load;
+runs), whose figures are the JSON's top level (the plain one's under "plain"). On this shared machine a run's
+speed moves by 10 % and more with the neighbours' load;
 the best run is what the machine's core does. Every run's outputs are checked against the golden model.
 """
 
