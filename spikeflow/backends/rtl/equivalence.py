@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -139,7 +139,7 @@ class LaneSumParams:
 
 @dataclass
 class EquivalenceResult:
-    params: LaneSumParams
+    params: LaneSumParams | SliceSelectParams
     verdict: str  # "equivalent", "different", "undecided"
     detail: str  # what decided it (or what failed), one line
     seconds: float
@@ -158,11 +158,16 @@ def find_abc() -> Path:
     return Path(exe)
 
 
-def lane_sum_instances(rtl_dir: Path) -> list[tuple[str, LaneSumParams]]:
-    """(instance name, lane-sum parameters) of every neuron unit of a generated design (rtl_dir/instances.json)."""
+def neuron_instances(rtl_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(instance name, parameters) of every neuron unit of a generated design (rtl_dir/instances.json)."""
     instances = json.loads((rtl_dir / "instances.json").read_text())
-    return [(inst["instance"], LaneSumParams.of_neuron(inst["parameters"])) for inst in instances
+    return [(inst["instance"], inst["parameters"]) for inst in instances
             if inst["module"] in ("spikeflow_neuron", "spikeflow_head")]
+
+
+def lane_sum_instances(rtl_dir: Path) -> list[tuple[str, LaneSumParams]]:
+    """(instance name, lane-sum parameters) of every neuron unit of a generated design."""
+    return [(name, LaneSumParams.of_neuron(p)) for name, p in neuron_instances(rtl_dir)]
 
 
 # ---------------------------------------------------------------- pipeline shape and flip-flop removal
@@ -430,6 +435,27 @@ def check_popcount(library: Path, timeout_s: float = 600.0, cache: Path | None =
     return result
 
 
+def _cached_proof(params: LaneSumParams | SliceSelectParams, entry: Path,
+                  prove: Callable[[Path], EquivalenceResult]) -> EquivalenceResult:
+    """The verdict kept in `entry`, else `prove` in a fresh folder: an equivalent verdict is kept in `entry`, the
+    folder of any other is kept beside it (cache/failed/) and named in the detail."""
+    if entry.is_file():
+        data = json.loads(entry.read_text())
+        return EquivalenceResult(params, data["verdict"], data["detail"], data["seconds"], cached=True)
+    with tempfile.TemporaryDirectory(prefix="spikeflow-equiv-") as tmp:
+        result = prove(Path(tmp))
+        if result.verdict != "equivalent":
+            kept = entry.parent / "failed" / entry.stem
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(tmp, kept)
+            result.detail += f" (files kept in {kept})"
+    if result.verdict == "equivalent":
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(result.as_dict())
+        replace_atomically(entry, lambda tmp: tmp.write_text(text))
+    return result
+
+
 def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, timeout_s: float = 600.0,
                     cache: Path | None = None) -> list[EquivalenceResult]:
     """prove_lane_sum for each distinct parameter set (cached: an equivalent verdict is kept by key), after the
@@ -442,21 +468,8 @@ def check_lane_sums(params: list[LaneSumParams], library: Path, jobs: int = 1, t
                 for p in params]
 
     def one(p: LaneSumParams) -> EquivalenceResult:
-        entry = cache / f"{equivalence_key(p, library)}.json"
-        if entry.is_file():
-            data = json.loads(entry.read_text())
-            return EquivalenceResult(p, data["verdict"], data["detail"], data["seconds"], cached=True)
-        with tempfile.TemporaryDirectory(prefix="spikeflow-equiv-") as tmp:
-            result = prove_lane_sum(p, library, Path(tmp), timeout_s)
-            if result.verdict != "equivalent":
-                kept = cache / "failed" / entry.stem
-                shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(tmp, kept)
-                result.detail += f" (files kept in {kept})"
-        if result.verdict == "equivalent":
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(entry, lambda tmp: tmp.write_text(json.dumps(result.as_dict())))
-        return result
+        return _cached_proof(p, cache / f"{equivalence_key(p, library)}.json",
+                             lambda work: prove_lane_sum(p, library, work, timeout_s))
 
     # the largest first, so that the last to finish is a short one
     order = sorted(distinct, key=lambda p: -p.pe * p.simd)
@@ -482,28 +495,13 @@ class SliceSelectParams:
         return f"SF={self.sf} WIDTH={self.width}"
 
 
-@dataclass
-class SliceSelectResult:
-    params: SliceSelectParams
-    verdict: str  # "equivalent", "different", "undecided"
-    detail: str
-    seconds: float
-    cached: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self.params), "verdict": self.verdict, "detail": self.detail,
-                "seconds": round(self.seconds, 2), "cached": self.cached}
-
-
 def slice_select_instances(rtl_dir: Path) -> list[tuple[str, SliceSelectParams]]:
-    """(instance name, slice-select parameters) of every neuron unit of a generated design (instances.json)."""
-    instances = json.loads((rtl_dir / "instances.json").read_text())
-    return [(inst["instance"], SliceSelectParams.of_neuron(inst["parameters"])) for inst in instances
-            if inst["module"] in ("spikeflow_neuron", "spikeflow_head")]
+    """(instance name, slice-select parameters) of every neuron unit of a generated design."""
+    return [(name, SliceSelectParams.of_neuron(p)) for name, p in neuron_instances(rtl_dir)]
 
 
 def prove_slice_select(params: SliceSelectParams, library: Path, work: Path,
-                       timeout_s: float = 600.0) -> SliceSelectResult:
+                       timeout_s: float = 600.0) -> EquivalenceResult:
     """Prove `library`/spikeflow_slice_select.v's assertions for `params` by temporal induction from reset."""
     started = time.time()
     work.mkdir(parents=True, exist_ok=True)
@@ -514,7 +512,7 @@ def prove_slice_select(params: SliceSelectParams, library: Path, work: Path,
     try:
         text = _run([str(find_yosys()), script.name], work, log, timeout_s)
     except TimeoutError as exc:
-        return SliceSelectResult(params, "undecided", str(exc), time.time() - started)
+        return EquivalenceResult(params, "undecided", str(exc), time.time() - started)
     if "Induction step proven: SUCCESS!" in text:
         verdict, detail = "equivalent", ("one-hot register == 1 << sf and the two selects equal in every state "
                                          "reachable from reset (Yosys sat -tempinduct)")
@@ -522,33 +520,19 @@ def prove_slice_select(params: SliceSelectParams, library: Path, work: Path,
         verdict, detail = "different", f"Yosys found a reachable state where an assertion fails ({log})"
     else:
         verdict, detail = "undecided", f"no induction within {SLICE_MAX_STEPS} steps ({log})"
-    return SliceSelectResult(params, verdict, detail, time.time() - started)
+    return EquivalenceResult(params, verdict, detail, time.time() - started)
 
 
 def check_slice_selects(params: list[SliceSelectParams], library: Path, timeout_s: float = 600.0,
-                        cache: Path | None = None) -> list[SliceSelectResult]:
+                        cache: Path | None = None) -> list[EquivalenceResult]:
     """prove_slice_select for each distinct parameter set, cached by key (an equivalent verdict is kept)."""
     cache = cache_root() / "equivalence" if cache is None else cache
-    done: dict[SliceSelectParams, SliceSelectResult] = {}
+    done: dict[SliceSelectParams, EquivalenceResult] = {}
     for p in dict.fromkeys(params):
         h = hashlib.sha256(json.dumps({"slice": asdict(p), "version": CHECK_VERSION, "steps": SLICE_MAX_STEPS,
                                        "tools": yosys_version()}, sort_keys=True).encode())
         h.update((library / SLICE_SELECT).read_bytes())
         h.update((TEMPLATE_DIR / "slice_select_proof.ys.j2").read_bytes())
-        entry = cache / f"slice-{h.hexdigest()[:24]}.json"
-        if entry.is_file():
-            data = json.loads(entry.read_text())
-            done[p] = SliceSelectResult(p, data["verdict"], data["detail"], data["seconds"], cached=True)
-            continue
-        with tempfile.TemporaryDirectory(prefix="spikeflow-slice-") as tmp:
-            done[p] = prove_slice_select(p, library, Path(tmp), timeout_s)
-            if done[p].verdict != "equivalent":
-                kept = cache / "failed" / entry.stem
-                shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(tmp, kept)
-                done[p].detail += f" (files kept in {kept})"
-        if done[p].verdict == "equivalent":
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(done[p].as_dict())
-            replace_atomically(entry, lambda tmp, text=text: tmp.write_text(text))
+        done[p] = _cached_proof(p, cache / f"slice-{h.hexdigest()[:24]}.json",
+                                lambda work, p=p: prove_slice_select(p, library, work, timeout_s))
     return [done[p] for p in params]

@@ -111,10 +111,9 @@ class RtlSim:
             shutil.copy2(cached, self.exe)
             self.stamp.write_text(stamp)
             return self.exe
-        if self.stamp.is_file() and self.stamp.read_text().split("\n")[-1] != self.kind:
-            self._remove_objects()  # compiled with other options than these: make would keep them
+        if self.profile_guided or (self.stamp.is_file() and self.stamp.read_text().split("\n")[-1] != self.kind):
+            self._remove_objects()  # compiled with other options than these (make would keep them), or a profile
         if self.profile_guided:
-            self._remove_objects()
             self._verilate([*flags, *HARNESS_PROFILE_GENERATE], env)
             self._profile_run()
             self._remove_objects(keep_profile=True)
