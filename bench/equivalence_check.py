@@ -4,8 +4,8 @@ shipped checkpoint's IR, or a random network of its architecture), default (buil
     python bench/equivalence_check.py [--tiny-ir build/sim/ir] [--default-ir build/default/ir] [--out build/bench]
 
 Each distinct lane-sum parameter set is proven once (cached across runs), and so is each window slice select (by
-induction from reset). Prints one line per instance and proof and writes OUT/equivalence.json; exits 1 unless
-every one is proven equivalent.
+induction from reset) and each spike count (SAT). Prints one line per instance and proof and writes
+OUT/equivalence.json; exits 1 unless every one is proven equivalent.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import numpy as np
 
 from spikeflow.backends.rtl import generate_rtl
 from spikeflow.backends.rtl.equivalence import (
+    check_fires,
     check_lane_sums,
     check_popcount,
     check_slice_selects,
+    fire_instances,
     lane_sum_instances,
     slice_select_instances,
 )
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
             rows.append({"design": name, "network": net.name, "instance": inst, "proof": "slice select",
                          **r.as_dict()})
+        fires = fire_instances(rtl.out_dir)
+        for (inst, params), r in zip(fires, check_fires([p for _, p in fires], rtl.out_dir / "lib"), strict=True):
+            print(f"{name:<8} {inst:<10} {'spike count ' + params.label:<58} {r.verdict:<11} "
+                  f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
+            rows.append({"design": name, "network": net.name, "instance": inst, "proof": "spike count",
+                         **r.as_dict()})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     ok = all(r["verdict"] == "equivalent" for r in rows)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -83,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.time() - started, 1), "commit": commit,
         "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n")
     units = sum(r["proof"] == "lane sums" for r in rows)
-    print(f"{units} neuron units (lane sums and slice selects), {'all equivalent' if ok else 'NOT all equivalent'}; "
+    print(f"{units} neuron units (lane sums, slice selects and spike counts), "
+          f"{'all equivalent' if ok else 'NOT all equivalent'}; "
           f"{time.time() - started:.0f} s; {args.out / 'equivalence.json'}")
     return 0 if ok and popcount.verdict == "equivalent" else 1
 

@@ -30,7 +30,8 @@
 //   S2: weight ROM data (registered BRAM output, two cycles after the address), inputs delayed to match;
 //       digit products (LUTs) feed the adder trees; S2+TREE_LAT: lane sum;
 //   SP: accumulate (bias from its ROM, read at SP-2, when the item is the first of a channel group);
-//   SP+1: compare with the thresholds (ROM read at SP-1), the spike count of the compare bits -> a register;
+//   SP+1: compare with the thresholds (ROM read at SP-1), the spike count of the compare bits (spikeflow_fire)
+//         -> a register;
 //   SP+2: collect the channel groups; a finished window is written to the output FIFO (OUT_DEPTH entries,
 //         distributed RAM), which m_axis reads. The register between compare and FIFO write keeps the
 //         compares' carry chains and the FIFO's write port in different cycles (nextpnr's critical path on
@@ -98,7 +99,15 @@ localparam integer T_LAST_I = PASSES - 1;
 localparam [SFW-1:0] SF_LAST = SF_LAST_I[SFW-1:0];
 localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
 localparam [TW-1:0] T_LAST = T_LAST_I[TW-1:0];
-localparam THR_W = FIRE ? PE * THRESHOLDS * ACC_BITS : 1;
+// thresholds as stored: packed (synthesis), or in the fast harness one per 32-bit field (spikeflow_rom LAYOUT 2), so
+// that each is a word load
+`ifdef SPIKEFLOW_WORD_ARITH
+localparam THR_STRIDE = ACC_BITS <= 32 ? 32 : ACC_BITS;
+`else
+localparam THR_STRIDE = ACC_BITS;
+`endif
+localparam THR_LAYOUT = THR_STRIDE != ACC_BITS ? 2 : 0;
+localparam THR_W = !FIRE ? 1 : THR_LAYOUT == 2 ? (PE * THRESHOLDS + 1) / 2 * 64 : PE * THRESHOLDS * ACC_BITS;
 localparam CLAMP = (IN_KIND == 1) && (IN_MAX < (1 << IN_BITS) - 1);
 localparam integer IN_MAX_I = IN_MAX;
 localparam [IN_BITS-1:0] IN_MAX_V = IN_MAX_I[IN_BITS-1:0];
@@ -302,8 +311,10 @@ spikeflow_rom #(.WIDTH(PE*ACC_BITS), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), 
     u_brom (.clk(clk), .en(1'b1), .addr(ctl[SP-ROM_LAT][TW +: NFW]), .data(bias));
 generate
     if (FIRE) begin : g_thr
-        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1), .STYLE(PARAM_STYLE),
-                        .INIT_FILE(THRESH_FILE))
+        spikeflow_rom #(.WIDTH(THR_W), .DEPTH(NF), .ADDR_WIDTH(NFW), .OUT_REG(1),
+                        .STYLE(THR_LAYOUT != 0 ? "logic" : PARAM_STYLE), .INIT_FILE(THRESH_FILE),
+                        .IMAGE_WIDTH(PE*THRESHOLDS*ACC_BITS), .LAYOUT(THR_LAYOUT), .FIELD_BITS(ACC_BITS),
+                        .FIELDS(PE*THRESHOLDS), .STRIDE(THR_STRIDE))
             u_trom (.clk(clk), .en(1'b1), .addr(ctl[SP+1-ROM_LAT][TW +: NFW]), .data(thr));
     end else begin : g_nothr
         assign thr = {THR_W{1'b0}};
@@ -373,26 +384,10 @@ generate
         // SP+1: fire
         wire [ACC_BITS-1:0] a = acc[gp*ACC_BITS +: ACC_BITS];
         if (FIRE) begin : g_fire
-            // the count of thresholds passed: the compare bits added by half adders written as logic, so
-            // that the count is LUTs after the compares' carry chains (with THRESHOLDS = 3, one LUT per count
-            // bit), not a chain of carry-chain increments
-            reg [THRESHOLDS-1:0] passed;
-            reg [OB-1:0] cnt;
-            reg c, s;
-            integer j, n;
-            always @* begin
-                for (j = 0; j < THRESHOLDS; j = j + 1)
-                    passed[j] = $signed(a) >= $signed(thr[(gp*THRESHOLDS+j)*ACC_BITS +: ACC_BITS]);
-                cnt = {OB{1'b0}};
-                for (j = 0; j < THRESHOLDS; j = j + 1) begin
-                    c = passed[j];
-                    for (n = 0; n < OB; n = n + 1) begin
-                        s = cnt[n] ^ c;
-                        c = cnt[n] & c;
-                        cnt[n] = s;
-                    end
-                end
-            end
+            // the count of thresholds passed (spikeflow_fire: logic for synthesis, words in the fast harness)
+            wire [OB-1:0] cnt;
+            spikeflow_fire #(.ACC_BITS(ACC_BITS), .THRESHOLDS(THRESHOLDS), .OB(OB), .STRIDE(THR_STRIDE))
+                u_fire (.v(a), .thr(thr[gp*THRESHOLDS*THR_STRIDE +: THRESHOLDS*THR_STRIDE]), .count(cnt));
             always @(posedge clk) group[gp*OB +: OB] <= cnt;
         end else begin : g_v
             always @(posedge clk) group[gp*OB +: OB] <= a;

@@ -59,9 +59,9 @@ STEPS: tuple[Step, ...] = (
     Step("pnr", "spikeflow.backends.pnr.steps", "step_pnr", "ECP5 boards (ulx3s-85f): the self-test wrapper and the "
          "RTL through Yosys synth_ecp5, nextpnr-ecp5 at the build's clock and ecppack: the .bit, routed Fmax, "
          "resources, FPS at Fmax", (IR, Input("rtl", "rtl"))),
-    Step("equiv", _RTL, "step_equiv", "formal equivalence of the neuron units' lane sums and window slices: the "
-         "logic that synthesis maps and the word arithmetic the fast harness simulates (Yosys, an algebraic check, "
-         "ABC and induction, cached)",
+    Step("equiv", _RTL, "step_equiv", "formal equivalence of the neuron units' lane sums, window slices and spike "
+         "counts: the logic that synthesis maps and the word arithmetic the fast harness simulates (Yosys, an "
+         "algebraic check, ABC, SAT and induction, cached)",
          (Input("rtl", "rtl"),)),
     Step("estimate", _RTL, "step_estimate", "resources from Yosys, per instance out of context (cached)",
          (IR, Input("rtl", "rtl"))),

@@ -19,6 +19,10 @@ one-hot register (synthesis) and a part-select (the harness). Their equality res
 (the one-hot register is 1 << sf), so it is proven by temporal induction from reset (Yosys `sat -tempinduct` on the
 module's SPIKEFLOW_FORMAL assertions), for each (SF, WIDTH) the design has.
 
+A firing unit's spike count (rtl/spikeflow_fire.v) has two formulations too: signed compares and half adders
+(synthesis), offset-binary compares added as integers (the harness). It is combinational and proven in two parts by
+SAT for all inputs (Yosys `sat -prove-asserts`): the compare for each ACC_BITS, the count for each (THRESHOLDS, OB).
+
 Results are cached by the parameters, the text of the library files and the tools' versions.
 """
 
@@ -46,6 +50,7 @@ from spikeflow.errors import SpikeflowError, ToolMissingError
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIBRARY = ("spikeflow_lane_sum.v", "spikeflow_adder_tree.v")
 SLICE_SELECT = "spikeflow_slice_select.v"
+FIRE = "spikeflow_fire.v"
 SLICE_MAX_STEPS = 4  # induction lengths tried (the invariant is inductive at length 1)
 CHECK_VERSION = 2  # bump when the scripts or the rules below change (invalidates the cache)
 # state elements other than a plain $dff (enables, resets, latches, memories): the check refuses them
@@ -59,8 +64,8 @@ ELABORATION = "proc; flatten; opt_clean; memory; opt -fast; wreduce; opt_clean"
 
 
 class EquivalenceError(SpikeflowError):
-    """The two lane-sum formulations differ, or their equivalence could not be decided (the message names the
-    instance, its parameters and the log)."""
+    """Two formulations of a neuron unit's part (lane sums, slice select, spike count) differ, or their equivalence
+    could not be decided (the message names the instance, its parameters and the log)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ class LaneSumParams:
 
 @dataclass
 class EquivalenceResult:
-    params: LaneSumParams | SliceSelectParams
+    params: LaneSumParams | SliceSelectParams | FireParams
     verdict: str  # "equivalent", "different", "undecided"
     detail: str  # what decided it (or what failed), one line
     seconds: float
@@ -435,7 +440,7 @@ def check_popcount(library: Path, timeout_s: float = 600.0, cache: Path | None =
     return result
 
 
-def _cached_proof(params: LaneSumParams | SliceSelectParams, entry: Path,
+def _cached_proof(params: LaneSumParams | SliceSelectParams | FireParams, entry: Path,
                   prove: Callable[[Path], EquivalenceResult]) -> EquivalenceResult:
     """The verdict kept in `entry`, else `prove` in a fresh folder: an equivalent verdict is kept in `entry`, the
     folder of any other is kept beside it (cache/failed/) and named in the detail."""
@@ -503,36 +508,101 @@ def slice_select_instances(rtl_dir: Path) -> list[tuple[str, SliceSelectParams]]
 def prove_slice_select(params: SliceSelectParams, library: Path, work: Path,
                        timeout_s: float = 600.0) -> EquivalenceResult:
     """Prove `library`/spikeflow_slice_select.v's assertions for `params` by temporal induction from reset."""
+    def verdict(text: str, log: Path) -> tuple[str, str]:
+        if "Induction step proven: SUCCESS!" in text:
+            return "equivalent", ("one-hot register == 1 << sf and the two selects equal in every state reachable "
+                                  "from reset (Yosys sat -tempinduct)")
+        if "FAIL!" in text:
+            return "different", f"Yosys found a reachable state where an assertion fails ({log})"
+        return "undecided", f"no induction within {SLICE_MAX_STEPS} steps ({log})"
+
+    return _assertion_proof(params, work, "slice_select", verdict, timeout_s, sf=params.sf, width=params.width,
+                            source=str((library / SLICE_SELECT).resolve()), max_steps=SLICE_MAX_STEPS)
+
+
+def _assertion_proof(params: SliceSelectParams | FireParams, work: Path, name: str,
+                     verdict: Callable[[str, Path], tuple[str, str]], timeout_s: float,
+                     **values: Any) -> EquivalenceResult:
+    """Run the Yosys script templates/NAME_proof.ys.j2 (rendered with `values`) in `work`, its log NAME.log; the
+    result is `verdict` of its output."""
     started = time.time()
     work.mkdir(parents=True, exist_ok=True)
-    log = work / "slice_select.log"
+    log = work / f"{name}.log"
     log.write_text("")
-    script = _render("slice_select_proof.ys.j2", work / "slice_select.ys", sf=params.sf, width=params.width,
-                     source=str((library / SLICE_SELECT).resolve()), max_steps=SLICE_MAX_STEPS)
+    script = _render(f"{name}_proof.ys.j2", work / f"{name}.ys", **values)
     try:
         text = _run([str(find_yosys()), script.name], work, log, timeout_s)
     except TimeoutError as exc:
         return EquivalenceResult(params, "undecided", str(exc), time.time() - started)
-    if "Induction step proven: SUCCESS!" in text:
-        verdict, detail = "equivalent", ("one-hot register == 1 << sf and the two selects equal in every state "
-                                         "reachable from reset (Yosys sat -tempinduct)")
-    elif "FAIL!" in text:
-        verdict, detail = "different", f"Yosys found a reachable state where an assertion fails ({log})"
-    else:
-        verdict, detail = "undecided", f"no induction within {SLICE_MAX_STEPS} steps ({log})"
-    return EquivalenceResult(params, verdict, detail, time.time() - started)
+    return EquivalenceResult(params, *verdict(text, log), time.time() - started)
 
 
 def check_slice_selects(params: list[SliceSelectParams], library: Path, timeout_s: float = 600.0,
                         cache: Path | None = None) -> list[EquivalenceResult]:
     """prove_slice_select for each distinct parameter set, cached by key (an equivalent verdict is kept)."""
+    return _check_module_proofs(params, "slice", SLICE_SELECT, "slice_select_proof.ys.j2", library, cache,
+                                lambda p, work: prove_slice_select(p, library, work, timeout_s),
+                                {"steps": SLICE_MAX_STEPS})
+
+
+def _check_module_proofs(params: list[Any], kind: str, source: str, template: str, library: Path,
+                         cache: Path | None, prove: Callable[[Any, Path], EquivalenceResult],
+                         extra: dict[str, Any] | None = None) -> list[EquivalenceResult]:
+    """`prove` for each distinct parameter set of a module's SPIKEFLOW_FORMAL proof, cached by the parameters, the
+    module's and the script template's text and the tools' versions."""
     cache = cache_root() / "equivalence" if cache is None else cache
-    done: dict[SliceSelectParams, EquivalenceResult] = {}
+    done: dict[Any, EquivalenceResult] = {}
     for p in dict.fromkeys(params):
-        h = hashlib.sha256(json.dumps({"slice": asdict(p), "version": CHECK_VERSION, "steps": SLICE_MAX_STEPS,
+        h = hashlib.sha256(json.dumps({kind: asdict(p), "version": CHECK_VERSION, **(extra or {}),
                                        "tools": yosys_version()}, sort_keys=True).encode())
-        h.update((library / SLICE_SELECT).read_bytes())
-        h.update((TEMPLATE_DIR / "slice_select_proof.ys.j2").read_bytes())
-        done[p] = _cached_proof(p, cache / f"slice-{h.hexdigest()[:24]}.json",
-                                lambda work, p=p: prove_slice_select(p, library, work, timeout_s))
+        h.update((library / source).read_bytes())
+        h.update((TEMPLATE_DIR / template).read_bytes())
+        done[p] = _cached_proof(p, cache / f"{kind}-{h.hexdigest()[:24]}.json",
+                                lambda work, p=p: prove(p, work))
     return [done[p] for p in params]
+
+
+# ---------------------------------------------------------------- the spike count (thresholds passed)
+@dataclass(frozen=True)
+class FireParams:
+    """The parameters of one spikeflow_fire that its proof depends on (the thresholds' stride is wiring only)."""
+
+    acc_bits: int
+    thresholds: int
+    ob: int  # bits of the count
+
+    @classmethod
+    def of_neuron(cls, p: dict[str, Any]) -> FireParams:
+        return cls(acc_bits=int(p["ACC_BITS"]), thresholds=int(p["THRESHOLDS"]), ob=int(p["OUT_BITS"]))
+
+    @property
+    def label(self) -> str:
+        return f"ACC={self.acc_bits} T={self.thresholds} OB={self.ob}"
+
+
+def fire_instances(rtl_dir: Path) -> list[tuple[str, FireParams]]:
+    """(instance name, spike-count parameters) of every firing neuron unit of a generated design (not the heads,
+    which emit V)."""
+    return [(name, FireParams.of_neuron(p)) for name, p in neuron_instances(rtl_dir)
+            if "THRESHOLDS" in p and int(p.get("FIRE", 1)) == 1]
+
+
+def prove_fire(params: FireParams, library: Path, work: Path, timeout_s: float = 600.0) -> EquivalenceResult:
+    """Prove `library`/spikeflow_fire.v's assertions for `params`: its compare and its count, for all inputs."""
+    def verdict(text: str, log: Path) -> tuple[str, str]:
+        if text.count("SAT proof finished - no model found: SUCCESS!") == 2:
+            return "equivalent", ("the word and the logic compare equal for every V and threshold, and the two "
+                                  "counts for every set of compare bits (Yosys sat)")
+        if "FAIL!" in text:
+            return "different", f"Yosys found inputs where the compares or the counts differ ({log})"
+        return "undecided", f"Yosys sat did not finish the proof ({log})"
+
+    return _assertion_proof(params, work, "fire", verdict, timeout_s, acc_bits=params.acc_bits,
+                            thresholds=params.thresholds, ob=params.ob, source=str((library / FIRE).resolve()))
+
+
+def check_fires(params: list[FireParams], library: Path, timeout_s: float = 600.0,
+                cache: Path | None = None) -> list[EquivalenceResult]:
+    """prove_fire for each distinct parameter set, cached by key (an equivalent verdict is kept)."""
+    return _check_module_proofs(params, "fire", FIRE, "fire_proof.ys.j2", library, cache,
+                                lambda p, work: prove_fire(p, library, work, timeout_s))

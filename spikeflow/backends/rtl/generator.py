@@ -36,7 +36,7 @@ from spikeflow.ir import (
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LIB_MODULES = ("spikeflow_rom", "spikeflow_adder_tree", "spikeflow_lane_sum", "spikeflow_axis_skid",
                "spikeflow_axis_fifo", "spikeflow_axis_input", "spikeflow_window", "spikeflow_slice_select",
-               "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool", "spikeflow_axis_output",
+               "spikeflow_fire", "spikeflow_neuron", "spikeflow_head", "spikeflow_maxpool", "spikeflow_axis_output",
                "spikeflow_broadcast", "spikeflow_concat", "spikeflow_upsample")
 HEADS_MODULES = ("spikeflow_head_merge",)  # only in the folder of a network with several heads
 TOP = "spikeflow_top"

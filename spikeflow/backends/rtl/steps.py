@@ -6,6 +6,7 @@ Each reads the IR, folding.json, frames.npz and rtl/ of the build folder, and no
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from spikeflow.flow.builddir import BuildDir
 from spikeflow.flow.config import BuildConfig
@@ -29,14 +30,16 @@ def step_rtl(build: BuildDir, cfg: BuildConfig) -> None:
 
 
 def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
-    """Every neuron unit's lane sums and window slice select proven equal in their two formulations
+    """Every neuron unit's lane sums, window slice select and spike count proven equal in their two formulations
     (spikeflow.backends.rtl.equivalence): report/equivalence.json. A difference, or a proof that did not finish,
     stops the build."""
     from spikeflow.backends.rtl.equivalence import (
         EquivalenceError,
+        check_fires,
         check_lane_sums,
         check_popcount,
         check_slice_selects,
+        fire_instances,
         lane_sum_instances,
         slice_select_instances,
     )
@@ -52,37 +55,48 @@ def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
     print(f"     {'popcount idiom':<14} {'64 bits, against the sum of the bits':<58} {popcount.verdict}"
           f"{'  (cached)' if popcount.cached else f'  ({popcount.seconds:.0f} s)'}", flush=True)
     results = check_lane_sums([p for _, p in pairs], build.rtl / "lib", jobs=jobs)
-    for (name, params), result in zip(pairs, results, strict=True):
-        print(f"     {name:<14} {params.label:<58} {result.verdict}"
-              f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
+    _print_proofs(pairs, results)
     slices = slice_select_instances(build.rtl)
     selects = check_slice_selects([p for _, p in slices], build.rtl / "lib")
     print(f"   {len(slices)} window slice select(s): one-hot AND-OR (synthesised) against part-select (fast harness), "
           f"by induction from reset", flush=True)
-    for (name, params), result in zip(slices, selects, strict=True):
-        print(f"     {name:<14} {params.label:<58} {result.verdict}"
-              f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
+    _print_proofs(slices, selects)
+    fires = fire_instances(build.rtl)
+    counts = check_fires([p for _, p in fires], build.rtl / "lib")
+    print(f"   {len(fires)} spike count(s): signed compares and half adders (synthesised) against offset-binary "
+          f"compares added as integers (fast harness), for every input", flush=True)
+    _print_proofs(fires, counts)
     failed = [(name, r.params.label, "lane sums'", r.verdict, r.detail)
               for (name, _), r in zip(pairs, results, strict=True) if r.verdict != "equivalent"]
     failed += [(name, r.params.label, "window slice select's", r.verdict, r.detail)
                for (name, _), r in zip(slices, selects, strict=True) if r.verdict != "equivalent"]
+    failed += [(name, r.params.label, "spike count's", r.verdict, r.detail)
+               for (name, _), r in zip(fires, counts, strict=True) if r.verdict != "equivalent"]
     write_report(build.root, "equivalence", {
         "method": "per neuron unit: pipeline shape (plain flip-flops, no loop, every input-to-output path crossing "
                   "LATENCY of them) and combinational equivalence with the flip-flops as wires, lane by lane: "
                   "polynomials over the input bits (spikeflow.backends.rtl.algebraic), ABC iprove where those do "
                   "not decide; once, the popcount idiom against the sum of the bits (ABC iprove); per window slice "
                   "select, its one-hot invariant and the two selects' equality by temporal induction from reset "
-                  "(Yosys sat -tempinduct)",
+                  "(Yosys sat -tempinduct); per spike count, the two counts' equality for every input (Yosys sat)",
         "tool": yosys_version(), "seconds": round(time.time() - started, 1),
         "popcount": popcount.as_dict(),
         "instances": [{"instance": name, **r.as_dict()} for (name, _), r in zip(pairs, results, strict=True)],
         "slice_selects": [{"instance": name, **r.as_dict()} for (name, _), r in zip(slices, selects, strict=True)],
+        "spike_counts": [{"instance": name, **r.as_dict()} for (name, _), r in zip(fires, counts, strict=True)],
         "equivalent": not failed,
     })
     if failed:
         name, label, what, verdict, detail = failed[0]
         raise EquivalenceError(f"{name} ({label}): the {what} two formulations are {verdict}: {detail}")
     print(f"   all equivalent; report: {build.report / 'equivalence.json'}")
+
+
+def _print_proofs(units: list[tuple[str, Any]], results: list[Any]) -> None:
+    """One line per unit: instance, parameters, verdict, seconds (or cached)."""
+    for (name, params), result in zip(units, results, strict=True):
+        print(f"     {name:<14} {params.label:<58} {result.verdict}"
+              f"{'  (cached)' if result.cached else f'  ({result.seconds:.0f} s)'}", flush=True)
 
 
 def step_rtlsim(build: BuildDir, cfg: BuildConfig) -> None:

@@ -13,12 +13,16 @@ from pathlib import Path
 import pytest
 
 from spikeflow.backends.rtl.equivalence import (
+    FIRE,
     LIBRARY,
     SLICE_SELECT,
+    FireParams,
     LaneSumParams,
     SliceSelectParams,
+    check_fires,
     check_lane_sums,
     check_slice_selects,
+    fire_instances,
     lane_sum_instances,
     prove_lane_sum,
     prove_popcount,
@@ -201,6 +205,8 @@ def test_the_equiv_step_reports_every_neuron_unit(tmp_path: Path, monkeypatch: p
     assert {row["verdict"] for row in report["instances"]} == {"equivalent"}
     assert [(row["instance"], row["sf"], row["verdict"]) for row in report["slice_selects"]] == [
         ("u_conv0", 1, "equivalent"), ("u_head", 1, "equivalent")]
+    # the head emits V: only the firing layer has a spike count
+    assert [(row["instance"], row["verdict"]) for row in report["spike_counts"]] == [("u_conv0", "equivalent")]
 
 
 @pytest.mark.parametrize("params", [SliceSelectParams(1, 5), SliceSelectParams(3, 7), SliceSelectParams(4, 72),
@@ -240,6 +246,51 @@ def test_slice_select_instances_come_from_the_neurons(tmp_path: Path) -> None:
     build = generate_rtl(net, tmp_path / "rtl", folding={"conv1": LayerFolding(2, 12, True)})
     slices = dict(slice_select_instances(build.out_dir))
     assert slices["u_conv1"] == SliceSelectParams(sf=3, width=24)  # 36 elements of 2 bits, 12 per cycle
+
+
+@pytest.mark.parametrize("params", [FireParams(10, 3, 2), FireParams(16, 3, 2), FireParams(24, 7, 3),
+                                    FireParams(40, 15, 4), FireParams(2, 1, 1)],
+                         ids=lambda p: p.label.replace(" ", "-"))
+def test_the_spike_counts_are_proven_equal(tmp_path: Path, params: FireParams) -> None:
+    _need_tools()
+    [result] = check_fires([params], RTL, cache=tmp_path / "cache")
+    assert result.verdict == "equivalent", result.detail
+    assert len(list((tmp_path / "cache").glob("fire-*.json"))) == 1  # kept
+    [again] = check_fires([params], RTL, cache=tmp_path / "cache")
+    assert again.cached and again.verdict == "equivalent"
+
+
+@pytest.mark.parametrize("wrong", [
+    ("wire ge_word = (a ^ SIGN) >= (b ^ SIGN);", "wire ge_word = a >= b;"),  # unsigned: wrong for negative numbers
+    ("wire ge_word = (a ^ SIGN) >= (b ^ SIGN);", "wire ge_word = (a ^ SIGN) > (b ^ SIGN);"),  # V == thr not passed
+    ("for (t = 0; t < N; t = t + 1) count_word", "for (t = 1; t < N; t = t + 1) count_word"),  # a bit left out
+], ids=["unsigned-compare", "strict-compare", "count-drops-a-bit"])
+def test_a_wrong_spike_count_is_caught(tmp_path: Path, wrong: tuple[str, str]) -> None:
+    _need_tools()
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    text = (RTL / FIRE).read_text()
+    assert wrong[0] in text
+    (lib / FIRE).write_text(text.replace(wrong[0], wrong[1]))
+    [result] = check_fires([FireParams(12, 3, 2)], lib, cache=tmp_path / "cache")
+    assert result.verdict == "different", result.detail
+    assert not list((tmp_path / "cache").glob("fire-*.json"))  # a failed proof is not cached
+
+
+def test_spike_count_instances_come_from_the_firing_neurons(tmp_path: Path) -> None:
+    import numpy as np
+
+    from spikeflow.backends.rtl import generate_rtl
+    from spikeflow.ir.random import random_network
+
+    net = random_network(np.random.default_rng(3), input_shape=(3, 8, 8), channels=(4, 6), pool_after=(True, False),
+                         head_channels=5, name="eq")
+    build = generate_rtl(net, tmp_path / "rtl")
+    fires = dict(fire_instances(build.out_dir))
+    assert sorted(fires) == ["u_conv0", "u_conv1"]  # not the head, which emits V
+    params = json.loads((build.out_dir / "instances.json").read_text())
+    conv1 = next(i["parameters"] for i in params if i["instance"] == "u_conv1")
+    assert fires["u_conv1"] == FireParams(conv1["ACC_BITS"], conv1["THRESHOLDS"], conv1["OUT_BITS"])
 
 
 def test_the_reassociation_bench_proves_a_bit_plane_sum_by_both_methods_and_the_popcount(tmp_path: Path) -> None:
