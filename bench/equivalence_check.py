@@ -70,19 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<8} {inst:<10} {params.label:<58} {r.verdict:<11} "
                   f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
             rows.append({"design": name, "network": net.name, "instance": inst, "proof": "lane sums", **r.as_dict()})
-        slices = slice_select_instances(rtl.out_dir)
-        for (inst, params), r in zip(slices, check_slice_selects([p for _, p in slices], rtl.out_dir / "lib"),
-                                     strict=True):
-            print(f"{name:<8} {inst:<10} {'slice select ' + params.label:<58} {r.verdict:<11} "
-                  f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
-            rows.append({"design": name, "network": net.name, "instance": inst, "proof": "slice select",
-                         **r.as_dict()})
-        fires = fire_instances(rtl.out_dir)
-        for (inst, params), r in zip(fires, check_fires([p for _, p in fires], rtl.out_dir / "lib"), strict=True):
-            print(f"{name:<8} {inst:<10} {'spike count ' + params.label:<58} {r.verdict:<11} "
-                  f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
-            rows.append({"design": name, "network": net.name, "instance": inst, "proof": "spike count",
-                         **r.as_dict()})
+        for proof, instances, check in (("slice select", slice_select_instances, check_slice_selects),
+                                        ("spike count", fire_instances, check_fires)):
+            units = instances(rtl.out_dir)
+            for (inst, params), r in zip(units, check([p for _, p in units], rtl.out_dir / "lib"), strict=True):
+                print(f"{name:<8} {inst:<10} {proof + ' ' + params.label:<58} {r.verdict:<11} "
+                      f"{'cached' if r.cached else f'{r.seconds:.0f} s'}", flush=True)
+                rows.append({"design": name, "network": net.name, "instance": inst, "proof": proof, **r.as_dict()})
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     ok = all(r["verdict"] == "equivalent" for r in rows)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -66,12 +66,10 @@ def step_equiv(build: BuildDir, cfg: BuildConfig) -> None:
     print(f"   {len(fires)} spike count(s): signed compares and half adders (synthesised) against offset-binary "
           f"compares added as integers (fast harness), for every input", flush=True)
     _print_proofs(fires, counts)
-    failed = [(name, r.params.label, "lane sums'", r.verdict, r.detail)
-              for (name, _), r in zip(pairs, results, strict=True) if r.verdict != "equivalent"]
-    failed += [(name, r.params.label, "window slice select's", r.verdict, r.detail)
-               for (name, _), r in zip(slices, selects, strict=True) if r.verdict != "equivalent"]
-    failed += [(name, r.params.label, "spike count's", r.verdict, r.detail)
-               for (name, _), r in zip(fires, counts, strict=True) if r.verdict != "equivalent"]
+    proofs = (("lane sums'", pairs, results), ("window slice select's", slices, selects),
+              ("spike count's", fires, counts))
+    failed = [(name, r.params.label, what, r.verdict, r.detail) for what, units, done in proofs
+              for (name, _), r in zip(units, done, strict=True) if r.verdict != "equivalent"]
     write_report(build.root, "equivalence", {
         "method": "per neuron unit: pipeline shape (plain flip-flops, no loop, every input-to-output path crossing "
                   "LATENCY of them) and combinational equivalence with the flip-flops as wires, lane by lane: "
